@@ -1,0 +1,5 @@
+"""`python -m taskdist`."""
+
+from taskdist.cli import main
+
+main()

@@ -1,0 +1,148 @@
+"""Commands of the foundation: init, import, agents, tickets, show."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from taskdist.cli.common import (
+    ConfigOpt,
+    DbOpt,
+    FormatOpt,
+    NowOpt,
+    ProjectOpt,
+    QuietOpt,
+    make_run,
+    require_ledger,
+)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("init")(init)
+    app.command("import")(import_)
+    app.command("agents")(agents)
+    app.command("tickets")(tickets)
+    app.command("show")(show)
+
+
+def init(
+    sources: Annotated[list[str] | None, typer.Argument(help="Ticket folders to list as sources.")] = None,
+    roster: Annotated[str | None, typer.Option("--roster", help="Roster file to record in taskdist.yaml.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing taskdist.yaml.")] = False,
+    db: DbOpt = None,
+    now: NowOpt = None,
+) -> None:
+    """Write a commented taskdist.yaml in this folder and create the ledger."""
+    from taskdist.render.foundation import render_init
+    from taskdist.workspace import initialize
+
+    run = make_run(None, now)
+    result = initialize(Path(os.getcwd()), list(sources or []), roster, force, Path(db) if db else None)
+    render_init(run.out, result)
+
+
+def import_(
+    paths: Annotated[
+        list[str] | None, typer.Argument(help="Ticket folders (default: sources in taskdist.yaml).")
+    ] = None,
+    project: ProjectOpt = None,
+    roster: Annotated[
+        str | None, typer.Option("--roster", help="Agent roster YAML (default: roster in taskdist.yaml).")
+    ] = None,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Fail (and write nothing) if any file cannot be read.")
+    ] = False,
+    quiet: QuietOpt = False,
+    fmt: FormatOpt = "table",
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+    now: NowOpt = None,
+) -> None:
+    """Read ticket folders (every dialect) and the roster into the ledger; incremental and idempotent."""
+    from taskdist.config import Source
+    from taskdist.importer import import_sources
+    from taskdist.render.foundation import import_progress, render_import
+
+    run = make_run(db, now, fmt, config=config, quiet=quiet)
+    cfg = run.workspace.config
+    if paths:
+        if project and len(paths) > 1:
+            from taskdist.errors import UsageError
+
+            raise UsageError("--project names one project: give one folder with it, or import folders one by one")
+        sources = [Source(path=p, project=project) for p in paths]
+    else:
+        sources = [Source(path=str(cfg.resolve(s.path)), project=project or s.project) for s in cfg.sources]
+    roster_path = Path(roster) if roster else (cfg.resolve(cfg.roster) if cfg.roster else None)
+    with run.ledger(create=True) as ledger, import_progress(run.out, enabled=not quiet and sys.stderr.isatty()) as bar:
+        report = import_sources(ledger, sources, cfg, run.now, progress=bar, strict=strict, roster=roster_path)
+    render_import(run.out, report)
+
+
+def agents(
+    fmt: FormatOpt = "table",
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+    now: NowOpt = None,
+) -> None:
+    """The roster: skills, capacity, WIP limit, availability, aliases."""
+    from taskdist.ledger.agents import load_agents
+    from taskdist.render.foundation import render_agents
+
+    run = make_run(db, now, fmt, config=config)
+    require_ledger(run)
+    with run.ledger() as ledger:
+        roster = load_agents(ledger)
+    render_agents(run.out, roster)
+
+
+def tickets(
+    project: ProjectOpt = None,
+    status: Annotated[
+        str | None, typer.Option("--status", help="open, in_progress, review, blocked, done, cancelled.")
+    ] = None,
+    assignee: Annotated[str | None, typer.Option("--assignee", help="Only tickets assigned to this name.")] = None,
+    kind: Annotated[str | None, typer.Option("--kind", help="epic, issue, task, pr, bug...")] = None,
+    fmt: FormatOpt = "table",
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+    now: NowOpt = None,
+) -> None:
+    """List tickets in the ledger, with filters."""
+    from taskdist.errors import UsageError
+    from taskdist.models import Kind, Status
+    from taskdist.render.foundation import render_tickets
+    from taskdist.ticket_info import list_tickets
+
+    if status is not None and status not in {s.value for s in Status}:
+        raise UsageError(f"--status {status!r} is not one of: {', '.join(s.value for s in Status)}")
+    if kind is not None and kind not in {k.value for k in Kind}:
+        raise UsageError(f"--kind {kind!r} is not one of: {', '.join(k.value for k in Kind)}")
+    run = make_run(db, now, fmt, config=config)
+    require_ledger(run)
+    with run.ledger() as ledger:
+        found = list_tickets(ledger, project=project, status=status, assignee=assignee, kind=kind)
+    render_tickets(run.out, found)
+
+
+def show(
+    ticket: Annotated[str, typer.Argument(help="ID (when unique), or PROJECT:ID.")],
+    project: ProjectOpt = None,
+    fmt: FormatOpt = "table",
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+    now: NowOpt = None,
+) -> None:
+    """Everything the ledger knows about one ticket."""
+    from taskdist.render.foundation import render_show
+    from taskdist.ticket_info import ticket_details
+
+    run = make_run(db, now, fmt, config=config)
+    require_ledger(run)
+    with run.ledger() as ledger:
+        details = ticket_details(ledger, ticket, project)
+    render_show(run.out, details)

@@ -1,0 +1,150 @@
+"""Output machinery shared by every report: tables for people, JSON and CSV for scripts.
+
+This package is the only place that imports rich. Text that comes from ticket files goes through
+`safe()` and into rich `Text` objects (never markup strings), so `[bold red]` in a title prints as
+those characters and a terminal escape sequence prints as visible `\\x1b` text: ticket content can
+neither style nor control the terminal.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.console import Console, RenderableType
+    from rich.table import Table
+
+FORMATS = ("table", "json", "csv")
+# C0 controls except tab/newline, DEL, and C1 controls (0x80-0x9f: CSI, OSC... in 8-bit form).
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def safe(value: Any, *, single_line: bool = True) -> str:
+    """Text safe to print: control characters become visible `\\xNN`; newlines folded when asked."""
+    text = "" if value is None else str(value)
+    text = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    if single_line:
+        text = text.replace("\r", " ").replace("\n", " ").replace("\t", " ")
+    return text
+
+
+def safe_json(value: Any) -> Any:
+    """Strings inside a JSON document made safe the same way (json.dumps keeps C1 bytes otherwise)."""
+    if isinstance(value, str):
+        return safe(value, single_line=False)
+    if isinstance(value, dict):
+        return {safe(k): safe_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [safe_json(v) for v in value]
+    return value
+
+
+@dataclass
+class Output:
+    """Where a command writes: the chosen format, stdout for results, stderr for notes and progress."""
+
+    fmt: str = "table"
+    quiet: bool = False
+    export: str | None = None
+    width: int | None = None
+    _recorded: list[Any] = field(default_factory=list)
+
+    def console(self, stderr: bool = False) -> Console:
+        from rich.console import Console
+
+        if stderr:
+            return Console(stderr=True, highlight=False, soft_wrap=False)
+        return Console(highlight=False, record=self.export is not None, width=self.width)
+
+    def print(self, *renderables: RenderableType) -> None:
+        """Print rich renderables to stdout (and keep them for --export)."""
+        console = self.console()
+        for renderable in renderables:
+            console.print(renderable)
+        if self.export:
+            self._recorded.extend(renderables)
+
+    def note(self, message: str, style: str = "dim") -> None:
+        """A note for people on stderr (never mixed into JSON or CSV on stdout)."""
+        if self.quiet:
+            return
+        from rich.text import Text
+
+        self.console(stderr=True).print(Text(safe(message, single_line=False), style=style))
+
+    def json(self, data: Any) -> None:
+        sys.stdout.write(json.dumps(safe_json(data), indent=2, sort_keys=False, default=str) + "\n")
+
+    def csv(self, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow([_csv_cell(v) for v in row])
+        sys.stdout.write(buffer.getvalue())
+
+    def finish(self) -> None:
+        """Write the --export file (SVG or HTML) from what was printed."""
+        if not self.export:
+            return
+        from rich.console import Console
+
+        recorder = Console(record=True, width=self.width or 100, file=io.StringIO(), highlight=False)
+        for renderable in self._recorded:
+            recorder.print(renderable)
+        if self.export.lower().endswith(".svg"):
+            recorder.save_svg(self.export, title="taskdist")
+        else:
+            recorder.save_html(self.export)
+
+
+def _csv_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (list, tuple)):
+        return ";".join(safe(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(safe_json(value), sort_keys=True)
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return safe(value)
+
+
+def text(value: Any, style: str = "") -> Any:
+    """A rich Text holding `value` literally (no markup interpretation), sanitised."""
+    from rich.text import Text
+
+    return Text(safe(value), style=style)
+
+
+def new_table(title: str | None, columns: Sequence[tuple[str, dict[str, Any]]]) -> Table:
+    from rich import box
+    from rich.table import Table
+
+    table = Table(title=title, box=box.SIMPLE_HEAVY, title_justify="left", header_style="bold", expand=False)
+    for name, options in columns:
+        table.add_column(name, **options)
+    return table
+
+
+def emit(
+    out: Output,
+    data: Any,
+    columns: Sequence[str],
+    rows: Callable[[], Iterable[Sequence[Any]]],
+    table: Callable[[], RenderableType],
+) -> None:
+    """Render one report in the chosen format from its JSON data, flat rows, and a rich builder."""
+    if out.fmt == "json":
+        out.json(data)
+    elif out.fmt == "csv":
+        out.csv(columns, rows())
+    else:
+        out.print(table())

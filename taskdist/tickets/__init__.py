@@ -1,0 +1,1 @@
+"""Reading ticket files: discovery, frontmatter, dialects, normalisation and write-back."""

@@ -1,0 +1,369 @@
+"""Normalisers: each takes one raw frontmatter value (any YAML type) and returns a clean value.
+
+They never raise anything but `ParseError`, and never guess silently: where a value cannot be read
+they return "unknown" (None) and the caller records the raw value beside it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from taskdist.config import EffortConfig
+from taskdist.models import Effort, Priority, Status
+
+_STATUS_WORDS: dict[str, Status] = {}
+for _status, _words in {
+    Status.OPEN: "open new todo to_do pending backlog planning planned ready draft not_started "
+    "proposed triage unstarted waiting ready_for_engineering ready_for_development icebox idea",
+    Status.IN_PROGRESS: "in_progress inprogress active started doing wip working ongoing in_development "
+    "implementing development",
+    Status.REVIEW: "review in_review testing qa ready_for_review ready_for_qa ready_for_deployment "
+    "needs_review code_review verify verification staging",
+    Status.BLOCKED: "blocked on_hold onhold paused waiting_on stalled",
+    Status.DONE: "done completed complete closed resolved archived merged finished shipped deployed fixed released",
+    Status.CANCELLED: "cancelled canceled won_t_do wont_do won_t_fix wontfix rejected abandoned "
+    "obsolete duplicate invalid dropped superseded",
+}.items():
+    for _word in _words.split():
+        _STATUS_WORDS[_word] = _status
+
+
+_PHRASES_LONGEST_FIRST = sorted((w for w in _STATUS_WORDS if "_" in w), key=len, reverse=True)
+
+
+def _word_key(text: str) -> str:
+    """`In-Review`, `won't do`, `✅ Completed` -> `in_review`, `won_t_do`, `completed`."""
+    cleaned = re.sub(r"[^0-9a-z]+", "_", text.strip().lower())
+    return cleaned.strip("_")
+
+
+def normalize_status(value: Any) -> Status | None:
+    """Fold any of the status spellings seen in the wild into `Status`; None when unrecognised."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return Status.DONE if value else Status.OPEN
+    if not isinstance(value, str):
+        return None
+    key = _word_key(value)
+    if not key:
+        return None
+    if key in _STATUS_WORDS:
+        return _STATUS_WORDS[key]
+    # "Completed (2025-07-03)", "done - merged": the first word decides; failing that, the longest
+    # known phrase inside ("critical_bug_ready_for_development", "in_progress_60_complete").
+    first = key.split("_", 1)[0]
+    if first in _STATUS_WORDS:
+        return _STATUS_WORDS[first]
+    padded = f"_{key}_"
+    for phrase in _PHRASES_LONGEST_FIRST:
+        if f"_{phrase}_" in padded:
+            return _STATUS_WORDS[phrase]
+    return None
+
+
+_PRIORITY_WORDS: dict[str, Priority] = {
+    "low": Priority.LOW,
+    "minor": Priority.LOW,
+    "trivial": Priority.LOW,
+    "p3": Priority.LOW,
+    "p4": Priority.LOW,
+    "lowest": Priority.LOW,
+    "nice_to_have": Priority.LOW,
+    "medium": Priority.MEDIUM,
+    "normal": Priority.MEDIUM,
+    "moderate": Priority.MEDIUM,
+    "p2": Priority.MEDIUM,
+    "med": Priority.MEDIUM,
+    "default": Priority.MEDIUM,
+    "high": Priority.HIGH,
+    "major": Priority.HIGH,
+    "important": Priority.HIGH,
+    "p1": Priority.HIGH,
+    "critical": Priority.CRITICAL,
+    "urgent": Priority.CRITICAL,
+    "blocker": Priority.CRITICAL,
+    "highest": Priority.CRITICAL,
+    "p0": Priority.CRITICAL,
+    "emergency": Priority.CRITICAL,
+}
+
+
+def normalize_priority(value: Any) -> Priority | None:
+    """Priority from a label (any case), `P0`-`P4`, or an integer on a 1-10 scale (yoda); None if unknown."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        if not math.isfinite(value):
+            return None
+        # Integer priorities (yoda) run higher = more important on a 1..10 scale.
+        if value >= 8:
+            return Priority.CRITICAL
+        if value >= 6:
+            return Priority.HIGH
+        if value >= 4:
+            return Priority.MEDIUM
+        return Priority.LOW
+    if not isinstance(value, str):
+        return None
+    key = _word_key(value)
+    if key in _PRIORITY_WORDS:
+        return _PRIORITY_WORDS[key]
+    first = key.split("_", 1)[0]
+    return _PRIORITY_WORDS.get(first)
+
+
+_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_PLACEHOLDER = re.compile(r"[YMDHhms]{2}")
+
+
+def normalize_datetime(value: Any) -> datetime | None:
+    """A timezone-aware UTC datetime, or None for empty values, placeholders and garbage.
+
+    Naive values are taken as UTC; a date alone is midnight UTC; `Z` and offsets are honoured.
+    """
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, date):
+        parsed = datetime(value.year, value.month, value.day)
+    elif isinstance(value, str):
+        text = value.strip().strip("'\"")
+        if "#" in text:
+            text = text.split("#", 1)[0].strip()
+        if not text or _PLACEHOLDER.search(text):
+            return None
+        if text.endswith(("Z", "z")):
+            text = text[:-1] + "+00:00"
+        text = text.replace(" ", "T", 1) if re.match(r"^\d{4}-\d{2}-\d{2} \d", text) else text
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            return None
+    else:
+        return None
+    try:
+        if parsed.tzinfo is None:
+            return parsed.replace(tzinfo=UTC)
+        return parsed.astimezone(UTC)
+    except (OverflowError, ValueError):
+        return None
+
+
+def format_datetime(value: datetime | None) -> str | None:
+    """The ledger's one datetime text form: `YYYY-MM-DDTHH:MM:SSZ`, sortable as text."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_stored_datetime(text: str | None) -> datetime | None:
+    """Inverse of `format_datetime`."""
+    if not text:
+        return None
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+
+
+_DURATION = re.compile(
+    r"(?P<num>\d+(?:\.\d+)?)(?:\s*(?:-|to)\s*(?P<high>\d+(?:\.\d+)?))?\s*"
+    r"(?P<unit>minutes?|mins?|m|hours?|hrs?|h|days?|d|weeks?|wks?|w|points?|pts?|sp)?\b",
+    re.IGNORECASE,
+)
+
+
+def duration_hours(value: Any, effort: EffortConfig) -> float | None:
+    """Hours from `3h`, `30m`, `1d`, `2 weeks`, `1.5`, `2-3 days` (the upper end), `1h 30m`; None if unreadable."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, float)):
+        return float(value) if math.isfinite(value) and value >= 0 else None
+    if not isinstance(value, str):
+        return None
+    text = value.strip().lower()
+    if not text:
+        return None
+    total = 0.0
+    found = False
+    for match in _DURATION.finditer(text):
+        number = float(match.group("high") or match.group("num"))
+        unit = (match.group("unit") or "h").lower()
+        if unit.startswith("m") and not unit.startswith("mo"):
+            number /= 60.0
+        elif unit.startswith("d"):
+            number *= effort.hours_per_day
+        elif unit.startswith("w"):
+            number *= effort.hours_per_week
+        elif unit.startswith(("p", "s")):
+            number *= effort.hours_per_point
+        total += number
+        found = True
+    return total if found and math.isfinite(total) else None
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, float)):
+        return float(value) if math.isfinite(value) and value >= 0 else None
+    if isinstance(value, str):
+        try:
+            number = float(value.strip().replace(",", ""))
+        except ValueError:
+            return None
+        return number if math.isfinite(number) and number >= 0 else None
+    return None
+
+
+def normalize_effort(fields: dict[str, Any], effort: EffortConfig) -> Effort:
+    """The estimate in hours from the first field that carries one, in order of precision."""
+    hours = _number(fields.get("estimated_hours"))
+    if hours is not None and hours > 0:
+        return Effort(hours, "estimated_hours")
+    for key in ("time_estimate", "estimate", "effort"):
+        raw = fields.get(key)
+        parsed = duration_hours(raw, effort)
+        if parsed is not None and parsed > 0:
+            # A bare number under `estimate` is story points in the early templates.
+            if key == "estimate" and isinstance(raw, (int, float)):
+                return Effort(float(raw) * effort.hours_per_point, "estimate (points)")
+            return Effort(parsed, key)
+    points = _number(fields.get("story_points"))
+    if points is not None and points > 0:
+        return Effort(points * effort.hours_per_point, "story_points")
+    tokens = _number(fields.get("estimated_tokens"))
+    if tokens is not None and tokens > 0 and effort.tokens_per_hour > 0:
+        return Effort(tokens / effort.tokens_per_hour, "estimated_tokens")
+    return Effort(effort.default_hours, "default", assumed=True)
+
+
+def normalize_hours(value: Any, effort: EffortConfig) -> float | None:
+    """Actual hours (`actual_hours`, `time_spent`) in hours; None when absent or unreadable."""
+    return duration_hours(value, effort)
+
+
+_ID_TEXT = re.compile(r"^[\w.#/:+-]+$", re.UNICODE)
+
+
+def normalize_id(value: Any) -> str | None:
+    """An id as text; None for empty, placeholder or structured values."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, (int, float)):
+        return str(value)
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if not text or text.upper() in {"NULL", "NONE", "N/A", "TBD"}:
+        return None
+    if "{{" in text or "XXX" in text.upper() or not _ID_TEXT.match(text):
+        return None
+    return text[:200]
+
+
+_ID_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z]+)*-\d+(?:\.\d+)*")
+
+
+def normalize_refs(value: Any, limit: int = 10_000) -> list[str]:
+    """Ticket ids from a relation field: a list, a comma-separated string, or one id (at most `limit`)."""
+    items: list[Any]
+    if value is None or isinstance(value, bool):
+        return []
+    if isinstance(value, (list, tuple)):
+        items = list(value)
+    elif isinstance(value, dict):
+        items = list(value.keys())
+    else:
+        items = [value]
+    refs: list[str] = []
+    for item in items:
+        if isinstance(item, dict):
+            item = item.get("id") or item.get("ticket") or item.get("task")
+        if isinstance(item, str) and ("," in item or " " in item.strip()):
+            # "ISS-0001, ISS-0002" or "TSK-0003: some words"
+            found = _ID_IN_TEXT.findall(item)
+            candidates: list[Any] = found if found else list(item.split(","))
+        else:
+            candidates = [item]
+        for candidate in candidates:
+            ref = normalize_id(candidate.strip() if isinstance(candidate, str) else candidate)
+            if ref and ref not in refs:
+                refs.append(ref)
+                if len(refs) >= limit:
+                    return refs
+    return refs
+
+
+_NO_ASSIGNEE = {"", "unassigned", "none", "null", "nobody", "n/a", "tbd", "-", "[]"}
+
+
+def normalize_assignee(value: Any) -> str | None:
+    """The first assignee as text without a leading `@`; None for unassigned, empty and `[]`."""
+    if isinstance(value, (list, tuple)):
+        for item in value:
+            person = normalize_assignee(item)
+            if person:
+                return person
+        return None
+    if isinstance(value, dict):
+        return normalize_assignee(value.get("id") or value.get("name"))
+    if value is None or isinstance(value, bool):
+        return None
+    text = str(value).strip()
+    if text.lower() in _NO_ASSIGNEE or "{{" in text:
+        return None
+    return text.lstrip("@").strip()[:200] or None
+
+
+def normalize_percentage(value: Any) -> float | None:
+    """A 0-100 completion figure from `80`, `80%`, `0.8` (a fraction), or None."""
+    if isinstance(value, str):
+        value = value.strip().rstrip("%")
+    number = _number(value)
+    if number is None:
+        return None
+    if 0 < number <= 1 and isinstance(value, float):
+        number *= 100
+    return min(100.0, number)
+
+
+def normalize_money(value: Any) -> float | None:
+    """A non-negative amount from `25000`, `"$25,000"`, `"25k"`, `"1.2M"`; None if unreadable."""
+    if isinstance(value, str):
+        text = value.strip().lower().replace("$", "").replace("€", "").replace("£", "").replace(",", "")
+        scale = 1.0
+        if text.endswith("k"):
+            scale, text = 1e3, text[:-1]
+        elif text.endswith("m"):
+            scale, text = 1e6, text[:-1]
+        number = _number(text)
+        return number * scale if number is not None else None
+    return _number(value)
+
+
+def normalize_text(value: Any, limit: int = 500) -> str:
+    """Display text from a scalar or a one-item list (`title: [Issue Title]`), single line, bounded."""
+    if isinstance(value, (list, tuple)):
+        value = " ".join(str(v) for v in value if v is not None)
+    if value is None:
+        return ""
+    text = " ".join(str(value).split())
+    return text[:limit]
+
+
+_CHECKBOX = re.compile(r"^[ \t]*(?:[-*+]|\d+[.)])[ \t]+\[([ xX])\]", re.MULTILINE)
+
+
+def count_checkboxes(body: str) -> tuple[int, int]:
+    """(done, total) markdown checkboxes: `- [x]`, `* [ ]`, `1. [X]`."""
+    marks = _CHECKBOX.findall(body)
+    return sum(1 for m in marks if m in "xX"), len(marks)
+
+
+def days(value: float) -> timedelta:
+    return timedelta(days=value)
