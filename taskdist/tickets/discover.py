@@ -54,8 +54,10 @@ def discover(root: Path, limits: LimitsConfig) -> Discovery:
         except OSError as exc:
             found.problems.append((folder, f"cannot list folder: {exc.strerror or exc}"))
             continue
+        # Relative paths by slicing: os.path.relpath costs ~20 us a file, a third of a warm re-import.
+        prefix = len(root_text) + 1
         for entry in entries:
-            rel = os.path.relpath(entry.path, root_text)
+            rel = entry.path[prefix:]
             try:
                 is_dir = entry.is_dir(follow_symlinks=False)
                 is_link = entry.is_symlink()
