@@ -28,7 +28,7 @@ def dump(db_path: Path, skip_tables: tuple[str, ...] = ()) -> dict[str, list[tup
         for table in tables:
             if table in skip_tables or table == "_sqlite_migrations":
                 continue
-            rows = conn.execute(f"SELECT * FROM {table}").fetchall()  # noqa: S608
+            rows = conn.execute(f"SELECT * FROM {table}").fetchall()
             result[table] = sorted(rows, key=repr)
         return result
     finally:
