@@ -24,7 +24,7 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 run: $(VENV)/.installed
 	@rm -rf .run && mkdir -p .run
 	$(BIN)/taskdist import sample_tasks --roster sample_tasks/roster.yaml --db $(RUN_DB) --now $(RUN_NOW)
-	$(BIN)/taskdist tickets --db $(RUN_DB) --now $(RUN_NOW) --status open
+	$(BIN)/taskdist status --db $(RUN_DB) --now $(RUN_NOW)
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check taskdist tests scripts
@@ -42,6 +42,7 @@ test: lint typecheck docs-check unit
 
 docs: $(VENV)/.installed-test
 	$(BIN)/python scripts/gen_docs.py
+	$(BIN)/python scripts/gen_status_svg.py
 
 bench: $(VENV)/.installed-test
 	OPENBLAS_NUM_THREADS=1 $(BIN)/python scripts/bench.py

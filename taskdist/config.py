@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 from dataclasses import asdict, dataclass, field, fields, replace
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,18 @@ class WeightsConfig:
     dependency: float = 0.10
 
 
+def _default_skill_map() -> dict[str, list[str]]:
+    # The same map `taskdist init` writes, so a missing taskdist.yaml means what the file shows.
+    return {
+        "py": ["python"],
+        "api": ["backend"],
+        "ui": ["frontend"],
+        "ci": ["devops"],
+        "qa": ["testing"],
+        "documentation": ["docs"],
+    }
+
+
 @dataclass(frozen=True, slots=True)
 class SkillsConfig:
     """How tags, labels and ai_context become required skills when no explicit field is given.
@@ -59,7 +72,7 @@ class SkillsConfig:
     that names a roster skill counts as a skill; `ignore` lists tags that are never skills.
     """
 
-    map: dict[str, list[str]] = field(default_factory=dict)
+    map: dict[str, list[str]] = field(default_factory=_default_skill_map)
     from_tags: bool = True
     ignore: list[str] = field(default_factory=list)
 
@@ -85,6 +98,199 @@ class LedgerConfig:
     lock_timeout_seconds: float = 30.0
 
 
+def _default_thresholds() -> list[float]:
+    return [1.0, 2.0, 3.0, 5.0, 7.0, 10.0, 14.0, 21.0, 30.0]
+
+
+@dataclass(frozen=True, slots=True)
+class PriorityConfig:
+    """Tunables of the five priority factors; docs/scoring.md gives the formulas they enter."""
+
+    urgency_thresholds_days: list[float] = field(default_factory=_default_thresholds)
+    age_cap: float = 0.5
+    age_full_days: float = 180.0
+    age_step_days: float = 7.0
+    label_weight: float = 2.0
+    efficiency_scale: float = 1.0
+    pipeline_weight: float = 0.5
+    dependency_scale_hours: float = 40.0
+    dependency_min_hours: float = 1.0
+
+    def __post_init__(self) -> None:
+        bands = self.urgency_thresholds_days
+        if not bands or any(b <= 0 for b in bands) or any(a >= b for a, b in pairwise(bands)):
+            raise ConfigError(
+                f"priority.urgency_thresholds_days must be increasing numbers of days above 0, got {bands!r}; "
+                f"fix it in {CONFIG_NAME}"
+            )
+        for name in ("age_cap", "pipeline_weight"):
+            if getattr(self, name) > 1:
+                raise ConfigError(f"priority.{name} must be between 0 and 1; fix it in {CONFIG_NAME}")
+        for name in ("age_full_days", "age_step_days", "efficiency_scale", "dependency_scale_hours"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"priority.{name} must be above 0; fix it in {CONFIG_NAME}")
+
+
+@dataclass(frozen=True, slots=True)
+class WorkloadConfig:
+    """Thresholds of the workload report's alerts (docs/status.md); utilization = load / capacity."""
+
+    overloaded_above: float = 1.0
+    idle_below: float = 0.25
+    max_ready_age_days: float = 14.0
+    trend_window_days: float = 7.0
+
+
+@dataclass(frozen=True, slots=True)
+class ProgressConfig:
+    """The completion forecast: the speed prior, working days, and the delay-risk bands (docs/status.md)."""
+
+    prior_sigma: float = 0.5
+    workdays_per_week: float = 5.0
+    min_remaining_share: float = 0.1
+    medium_risk: float = 0.2
+    high_risk: float = 0.5
+    critical_risk: float = 0.8
+
+    def __post_init__(self) -> None:
+        if not 0 < self.workdays_per_week <= 7:
+            raise ConfigError(f"progress.workdays_per_week must be above 0 and at most 7; fix it in {CONFIG_NAME}")
+        if self.prior_sigma <= 0:
+            raise ConfigError(f"progress.prior_sigma must be above 0; fix it in {CONFIG_NAME}")
+        if self.min_remaining_share > 1:
+            raise ConfigError(f"progress.min_remaining_share must be between 0 and 1; fix it in {CONFIG_NAME}")
+        if not 0 < self.medium_risk < self.high_risk < self.critical_risk <= 1:
+            raise ConfigError(
+                "progress.medium_risk < high_risk < critical_risk must be increasing probabilities in (0, 1]; "
+                f"fix them in {CONFIG_NAME}"
+            )
+
+
+ESCALATION_RULES = (
+    "overdue",
+    "delay_risk",
+    "stalled",
+    "blocked",
+    "failed",
+    "no_eligible_agent",
+    "dependency_cycle",
+    "dangling_dependency",
+    "agent_overloaded",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class EscalationLevel:
+    """One step of the escalation policy: who is told, and how long before the next step."""
+
+    name: str
+    timeout_hours: float
+
+
+def _default_levels() -> tuple[EscalationLevel, ...]:
+    return (
+        EscalationLevel("assignee", 24.0),
+        EscalationLevel("tech-lead", 48.0),
+        EscalationLevel("engineering-manager", 72.0),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class EscalationConfig:
+    """The escalation policy (docs/status.md): rules, their thresholds, levels with timeouts, repeats."""
+
+    levels: tuple[EscalationLevel, ...] = field(default_factory=_default_levels)
+    repeat: int = 0
+    recovery: bool = True
+    recovery_timeout_hours: float = 24.0
+    max_recoveries: int = 1
+    stalled_days: float = 5.0
+    blocked_days: float = 7.0
+    failed_times: int = 2
+    delay_risk: str = "high"
+    rules: list[str] = field(default_factory=lambda: list(ESCALATION_RULES))
+
+    def __post_init__(self) -> None:
+        if self.delay_risk not in ("medium", "high", "critical"):
+            raise ConfigError(
+                f"escalation.delay_risk must be medium, high or critical, got {self.delay_risk!r}; "
+                f"fix it in {CONFIG_NAME}"
+            )
+        unknown = [r for r in self.rules if r not in ESCALATION_RULES]
+        if unknown:
+            raise ConfigError(
+                f"escalation.rules: unknown rule {unknown[0]!r} (known: {', '.join(ESCALATION_RULES)}); "
+                f"fix it in {CONFIG_NAME}"
+            )
+        if not self.levels:
+            raise ConfigError(f"escalation.levels must list at least one level; fix it in {CONFIG_NAME}")
+        if self.failed_times < 1:
+            raise ConfigError(f"escalation.failed_times must be at least 1; fix it in {CONFIG_NAME}")
+
+    @classmethod
+    def from_mapping(cls, raw: Any, key: str) -> EscalationConfig:
+        """Parse the section: `levels` is a list of {name, timeout_hours}; the rest is flat."""
+        if raw is None:
+            return cls()
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{key} must be a mapping, got {type(raw).__name__}; fix it in {CONFIG_NAME}")
+        flat = {k: v for k, v in raw.items() if k != "levels"}
+        base: EscalationConfig = _section(cls, flat, key)
+        if "levels" not in raw:
+            return base
+        value = raw["levels"]
+        if not isinstance(value, list):
+            raise ConfigError(f"{key}.levels must be a list of {{name, timeout_hours}}; fix it in {CONFIG_NAME}")
+        levels = []
+        for index, item in enumerate(value):
+            where = f"{key}.levels[{index}]"
+            if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not item["name"].strip():
+                raise ConfigError(f"{where} must be a mapping with a name and timeout_hours; fix it in {CONFIG_NAME}")
+            extra = sorted(str(k) for k in item if k not in ("name", "timeout_hours"))
+            if extra:
+                raise ConfigError(f"{where}.{extra[0]} is not a known setting (name, timeout_hours)")
+            hours = _number(item.get("timeout_hours", 24.0), f"{where}.timeout_hours", low=0)
+            if hours <= 0:
+                raise ConfigError(f"{where}.timeout_hours must be above 0; fix it in {CONFIG_NAME}")
+            levels.append(EscalationLevel(item["name"].strip(), hours))
+        return replace(base, levels=tuple(levels))
+
+
+@dataclass(frozen=True, slots=True)
+class MatchingConfig:
+    """Agent x ticket compatibility and the assignment model (docs/assignment.md).
+
+    compatibility = weighted mean of five parts in [0, 1] (the weights below, scaled to sum to 1);
+    a pair is eligible when skill match >= min_match, the agent is available and has room.
+    `slot_cost`: the k-th new ticket an agent gets in one plan counts 1 - slot_cost x (k-1) / max_tasks
+    of its value, so equal candidates spread. Learning: `prior_outcomes` pseudo-outcomes at
+    `prior_success` make a new agent neutral; experience reaches 63% after `experience_scale` done
+    tickets sharing the ticket's skills.
+    """
+
+    min_match: float = 0.8
+    skill: float = 0.40
+    experience: float = 0.15
+    performance: float = 0.20
+    availability: float = 0.10
+    load: float = 0.15
+    slot_cost: float = 0.2
+    experience_scale: float = 3.0
+    prior_success: float = 0.8
+    prior_outcomes: float = 2.0
+
+    def __post_init__(self) -> None:
+        for name in ("min_match", "prior_success"):
+            if getattr(self, name) > 1:
+                raise ConfigError(f"matching.{name} must be between 0 and 1; fix it in {CONFIG_NAME}")
+        if self.slot_cost >= 1:
+            raise ConfigError(f"matching.slot_cost must be at least 0 and below 1; fix it in {CONFIG_NAME}")
+        if self.experience_scale <= 0:
+            raise ConfigError(f"matching.experience_scale must be above 0; fix it in {CONFIG_NAME}")
+        if not self.skill + self.experience + self.performance + self.availability + self.load > 0:
+            raise ConfigError(f"matching weights must not all be 0; fix them in {CONFIG_NAME}")
+
+
 @dataclass(frozen=True, slots=True)
 class Config:
     """The whole configuration. `base_dir` is where relative paths in it are resolved from."""
@@ -97,6 +303,11 @@ class Config:
     skills: SkillsConfig = field(default_factory=SkillsConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     ledger: LedgerConfig = field(default_factory=LedgerConfig)
+    priority: PriorityConfig = field(default_factory=PriorityConfig)
+    workload: WorkloadConfig = field(default_factory=WorkloadConfig)
+    progress: ProgressConfig = field(default_factory=ProgressConfig)
+    escalation: EscalationConfig = field(default_factory=EscalationConfig)
+    matching: MatchingConfig = field(default_factory=MatchingConfig)
     path: str | None = None
 
     def resolve(self, relative: str) -> Path:
@@ -149,7 +360,10 @@ def _section(cls: Any, raw: Any, key: str) -> Any:
         elif isinstance(current, list):
             if not isinstance(value, list):
                 raise ConfigError(f"{dotted} must be a list; fix it in {CONFIG_NAME}")
-            values[name] = [str(v).lower() for v in value]
+            if current and all(isinstance(v, float) for v in current):
+                values[name] = [_number(v, f"{dotted}[{i}]", low=0) for i, v in enumerate(value)]
+            else:
+                values[name] = [str(v).lower() for v in value]
         elif isinstance(current, dict):
             values[name] = _skill_map(value, dotted)
         else:
@@ -198,6 +412,11 @@ SECTIONS: dict[str, Any] = {
     "skills": SkillsConfig,
     "limits": LimitsConfig,
     "ledger": LedgerConfig,
+    "priority": PriorityConfig,
+    "workload": WorkloadConfig,
+    "progress": ProgressConfig,
+    "escalation": EscalationConfig,
+    "matching": MatchingConfig,
 }
 
 
@@ -214,7 +433,13 @@ def config_from_mapping(raw: Any, base_dir: Path, path: Path | None = None) -> C
     roster = raw.get("roster")
     if roster is not None and not isinstance(roster, str):
         raise ConfigError(f"roster must be a file path; fix it in {CONFIG_NAME}")
-    sections = {name: _section(cls, raw.get(name), name) for name, cls in SECTIONS.items()}
+    # A section with a nested shape (escalation levels) parses itself through `from_mapping`.
+    sections = {
+        name: cls.from_mapping(raw.get(name), name)
+        if hasattr(cls, "from_mapping")
+        else _section(cls, raw.get(name), name)
+        for name, cls in SECTIONS.items()
+    }
     return Config(
         base_dir=str(base_dir),
         sources=_sources(raw.get("sources")),
@@ -225,19 +450,21 @@ def config_from_mapping(raw: Any, base_dir: Path, path: Path | None = None) -> C
 
 
 def load_config(path: Path) -> Config:
-    """Read and validate `taskdist.yaml` at `path`."""
-    import yaml
+    """Read and validate `taskdist.yaml` at `path` (with the same bounded loader as ticket files)."""
+    from taskdist.errors import ParseError
+    from taskdist.tickets.frontmatter import load_yaml
 
     try:
         text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from exc
     try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"{path}{where} is not valid YAML; fix the file or run `taskdist init --force`") from exc
+        raw = load_yaml(text, LimitsConfig())
+    except ParseError as exc:
+        where = f" at line {exc.line}" if exc.line else ""
+        raise ConfigError(
+            f"{path}{where} is not valid YAML ({exc.reason}); fix the file or run `taskdist init --force`"
+        ) from exc
     return config_from_mapping(raw, path.parent.resolve(), path)
 
 
@@ -285,7 +512,7 @@ DEFAULT_CONFIG_TEXT = """\
 # Relative paths are resolved from the folder of this file.
 
 # Ticket folders that `taskdist import` (with no PATH) and `taskdist rebalance` read.
-# Each entry is a folder, or {path: FOLDER, project: NAME}; the project defaults to the folder name.
+# Each entry is a folder, or {{path: FOLDER, project: NAME}}; the project defaults to the folder name.
 sources:
 {sources}
 
@@ -338,6 +565,83 @@ limits:
 ledger:
   # How long a writing command waits for another writer before exiting with code 75.
   lock_timeout_seconds: 30
+
+# How each priority factor is computed (formulas and a worked example: docs/scoring.md).
+priority:
+  # Urgency rises in steps as the slack (due - now - remaining work) shrinks past these days;
+  # the last one is the horizon (no urgency from the deadline beyond it). Slack <= 0: urgency 1.
+  urgency_thresholds_days: [1, 2, 3, 5, 7, 10, 14, 21, 30]
+  # Age alone raises urgency once every age_step_days, up to age_cap after age_full_days.
+  age_cap: 0.5
+  age_full_days: 180
+  age_step_days: 7
+  # Business impact: the priority label counts as this many of the ticket's business signals.
+  label_weight: 2
+  # Resource efficiency reaches 63% with this many fully free, fully capable agents.
+  efficiency_scale: 1
+  # Revenue: pipeline value counts at this share of certain revenue.
+  pipeline_weight: 0.5
+  # Dependency: hours of open work waiting on a ticket at which the factor reaches 63%;
+  # each waiting ticket counts at least dependency_min_hours.
+  dependency_scale_hours: 40
+  dependency_min_hours: 1
+
+# Workload alerts (docs/status.md). Utilization = max(hours held / capacity_hours, tickets / max_tasks).
+workload:
+  overloaded_above: 1.0       # an agent above this utilization is overloaded
+  idle_below: 0.25            # an available agent below it is idle (an alert when ready work waits)
+  max_ready_age_days: 14      # a ready ticket waiting unassigned longer than this: alert
+  trend_window_days: 7        # the forecast's trend compares with the run closest to this long ago
+
+# Completion forecast and delay risk (docs/status.md). Actual/estimated hours per agent is lognormal,
+# learned from outcomes (its median is the speed `taskdist agents` shows, with the same prior weight
+# matching.prior_outcomes); an agent without history gets the spread below.
+progress:
+  prior_sigma: 0.5            # spread (log scale) of actual/estimated hours without history
+  workdays_per_week: 5        # agents work hours_per_day x availability on this many days a week
+  min_remaining_share: 0.1    # an open ticket always has at least this share of its estimate left
+  medium_risk: 0.2            # P(finish after due) at which delay risk becomes medium,
+  high_risk: 0.5              # high,
+  critical_risk: 0.8          # and critical (an overdue ticket is critical)
+
+# Escalation policy (docs/status.md). `taskdist escalate --apply` (and `rebalance`) sweep: a rule
+# whose cause appears first tries automated recovery (re-assignment to the best eligible other
+# agent), then raises level 1; a level rises again after its timeout while the cause persists;
+# after the last level the policy starts again at level 1 `repeat` more times (no upper bound).
+# An escalation closes by itself when its cause clears.
+escalation:
+  levels:
+    - name: assignee
+      timeout_hours: 24
+    - name: tech-lead
+      timeout_hours: 48
+    - name: engineering-manager
+      timeout_hours: 72
+  repeat: 0
+  recovery: true              # try re-assignment before raising a level
+  recovery_timeout_hours: 24  # how long a recovery gets before level 1
+  max_recoveries: 1           # re-assignments per escalation before people are told
+  stalled_days: 5             # in progress (or review) longer than this without a status change
+  blocked_days: 7             # status blocked longer than this
+  failed_times: 2             # failed this often: people are told even after a recovery
+  delay_risk: high            # escalate open tickets at this delay risk or worse (medium, high, critical)
+  rules: [overdue, delay_risk, stalled, blocked, failed, no_eligible_agent, dependency_cycle,
+          dangling_dependency, agent_overloaded]
+
+# Who can take what (docs/assignment.md). Compatibility agent x ticket = weighted mean of skill match
+# (mean proficiency over the required skills), experience (done tickets sharing those skills),
+# performance (learned success rate and actual/estimated hours), availability and free capacity.
+matching:
+  min_match: 0.8              # eligible only with at least this skill match
+  skill: 0.40                 # the weights of the five parts (scaled to sum to 1)
+  experience: 0.15
+  performance: 0.20
+  availability: 0.10
+  load: 0.15
+  slot_cost: 0.2              # k-th new ticket of one agent counts 1 - slot_cost x (k-1) / max_tasks
+  experience_scale: 3         # done tickets with the same skills at which experience reaches 63%
+  prior_success: 0.8          # a new agent's success rate...
+  prior_outcomes: 2           # ...held with the weight of this many outcomes
 """
 
 

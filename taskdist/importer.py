@@ -9,6 +9,7 @@ the fields that changed. A run that finds nothing new writes nothing at all.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Callable, Iterable
@@ -24,9 +25,10 @@ from taskdist.ledger import tickets as store
 from taskdist.ledger.agents import save_roster
 from taskdist.ledger.db import Ledger
 from taskdist.ledger.tickets import FileState
-from taskdist.models import Ticket
+from taskdist.models import Agent, Ticket
 from taskdist.roster import load_roster
 from taskdist.tickets.discover import Discovery, content_hash, decode_text, discover, read_bytes
+from taskdist.tickets.marker import NO_HINTS, ProjectHints, load_hints
 from taskdist.tickets.normalize import format_datetime
 from taskdist.tickets.reader import read_ticket
 
@@ -54,6 +56,7 @@ _DOC_NAMES = frozenset(
 )
 
 Progress = Callable[[int, int], None]
+Job = tuple[str, str, int, int, str, Config, str | None, ProjectHints]
 
 
 @dataclass(slots=True)
@@ -109,8 +112,23 @@ class ImportReport:
         }
 
 
+class ImportFailed(NothingImported):
+    """The import wrote nothing (nothing readable, or `--strict` met a bad file); `report` says why."""
+
+    def __init__(self, message: str, report: ImportReport) -> None:
+        super().__init__(message)
+        self.report = report
+
+
 def read_one(
-    path: str, rel_path: str, size: int, mtime_ns: int, project: str, config: Config, known_hash: str | None
+    path: str,
+    rel_path: str,
+    size: int,
+    mtime_ns: int,
+    project: str,
+    config: Config,
+    known_hash: str | None,
+    hints: ProjectHints = NO_HINTS,
 ) -> FileOutcome:
     """Read and parse one file; never raises for a bad file (the reason goes into the outcome)."""
     outcome = FileOutcome(path, rel_path, size, mtime_ns, None)
@@ -122,7 +140,7 @@ def read_one(
             outcome.same_bytes = True
             return outcome
         text, decode_warnings = decode_text(data)
-        result = read_ticket(text, rel_path, project, path, config)
+        result = read_ticket(text, rel_path, project, path, config, hints)
         outcome.ticket = result.ticket
         outcome.warnings = decode_warnings + result.warnings
     except ParseError as exc:
@@ -139,13 +157,20 @@ def read_one(
     return outcome
 
 
-def _read_batch(args: list[tuple[str, str, int, int, str, Config, str | None]]) -> list[FileOutcome]:
+# Failures that can clear without the file's size or mtime changing: a permission fixed by chmod, a
+# link repaired, a limit raised in taskdist.yaml. Such files are read again on every run.
+_RETRY = re.compile(r"^(permission denied|cannot read|symbolic link|not a regular file)|\(limits\.")
+
+
+def _retry(reason: str | None) -> bool:
+    return reason is not None and _RETRY.search(reason) is not None
+
+
+def _read_batch(args: list[Job]) -> list[FileOutcome]:
     return [read_one(*a) for a in args]
 
 
-def _read_all(
-    jobs: list[tuple[str, str, int, int, str, Config, str | None]], progress: Progress | None
-) -> list[FileOutcome]:
+def _read_all(jobs: list[Job], progress: Progress | None) -> list[FileOutcome]:
     total = len(jobs)
     workers = min(2, os.cpu_count() or 1)
     if total < PARALLEL_THRESHOLD or workers < 2:
@@ -196,15 +221,14 @@ def import_sources(
     strict: bool = False,
     roster: Path | None = None,
 ) -> ImportReport:
-    """Import every source folder (and the roster) into the ledger in one transaction."""
+    """Import every source folder (and the roster) into the ledger in one transaction.
+
+    Raises `ImportFailed` (nothing written, the report attached) when no source yields a ticket, or
+    with `strict` when any file cannot be read.
+    """
     report = ImportReport()
     source_list = list(sources)
-    if not source_list and roster is None:
-        raise UsageError("nothing to import: give a folder (`taskdist import PATH`) or list sources in taskdist.yaml")
-    agents = load_roster(roster) if roster is not None else None
-    for source in source_list:
-        if not Path(source.path).exists():
-            raise UsageError(f"{source.path} does not exist; give a folder of ticket files")
+    agents = check_request(source_list, roster)
     with ledger.writing("import", now, config.digest()):
         if agents is not None and roster is not None:
             report.agents = save_roster(ledger, agents, str(roster.resolve()))
@@ -217,17 +241,30 @@ def import_sources(
         report.tickets = store.count_tickets(ledger, report.projects)
         if ledger.run_id is not None:
             ledger.set_run_summary({k: (len(v) if isinstance(v, list) else v) for k, v in report.as_dict().items()})
-        if source_list and report.tickets == 0 and report.errors and not report.imported:
-            raise NothingImported(
-                f"no ticket could be read ({len(report.errors)} files with errors); "
-                "see the errors above and check the folder"
+        if source_list and report.tickets == 0:
+            where = ", ".join(s.path for s in source_list)
+            raise ImportFailed(
+                f"no ticket could be read from {where} ({len(report.errors)} files with errors, "
+                f"{len(report.skipped)} skipped); nothing was written. See the report above and check the folder",
+                report,
             )
         if strict and report.errors:
-            raise NothingImported(
+            raise ImportFailed(
                 f"--strict: {len(report.errors)} files could not be read; nothing was written. "
-                "Fix them or run without --strict"
+                "Fix them or run without --strict",
+                report,
             )
     return report
+
+
+def check_request(sources: list[Source], roster: Path | None) -> list[Agent] | None:
+    """Refuse an import that cannot run (nothing named, a missing folder, a bad roster) before any write."""
+    if not sources and roster is None:
+        raise UsageError("nothing to import: give a folder (`taskdist import PATH`) or list sources in taskdist.yaml")
+    for source in sources:
+        if not Path(source.path).exists():
+            raise UsageError(f"{source.path} does not exist; give a folder of ticket files")
+    return load_roster(roster) if roster is not None else None
 
 
 def _import_root(
@@ -242,21 +279,27 @@ def _import_root(
     stamp = format_datetime(now) or ""
     written_before = report.imported + report.updated
     found = discover(root, config.limits)
+    hints, marker_problem = load_hints(root, config.limits)
+    if marker_problem:
+        path, reason = marker_problem
+        report.warnings.append({"path": path, "line": None, "reason": reason, "project": project})
     states = store.file_states(ledger, project)
-    known_roots = {r[0] for r in ledger.conn.execute("SELECT root FROM projects WHERE name = ?", (project,))}
     root_text = str(root.resolve())
-    if root_text not in known_roots:
+    if root_text not in store.project_roots(ledger, project):
         store.record_project(ledger, project, root_text, stamp)
+    # Files the project holds from another folder are only "missing" when they are really gone.
+    under_root = os.path.join(os.path.abspath(root), "")
 
     jobs = []
     seen: set[str] = set()
     for item in found.files:
         seen.add(item.path)
         old = states.get(item.path)
-        if old and old.state != "missing" and old.size == item.size and old.mtime_ns == item.mtime_ns:
+        retry = old is None or old.state == "missing" or (old.state == "error" and _retry(old.reason))
+        if not retry and item.readable and old and old.size == item.size and old.mtime_ns == item.mtime_ns:
             continue
-        known = old.content_hash if old and old.state != "missing" else None
-        jobs.append((item.path, item.rel_path, item.size, item.mtime_ns, project, config, known))
+        known = None if retry or old is None else old.content_hash
+        jobs.append((item.path, item.rel_path, item.size, item.mtime_ns, project, config, known, hints))
     report.files_read += len(jobs)
     outcomes = _read_all(jobs, progress) if jobs else []
 
@@ -306,22 +349,41 @@ def _import_root(
                 outcome.line,
                 outcome.warnings,
             )
+            if state == old:
+                continue  # the same failure as last run: nothing to write
         if old and old.ticket_id:
             affected.add(old.ticket_id)
         changed_states[outcome.path] = state
+    refused = dict(found.problems)
     for path, old in states.items():
-        if path not in seen and old.state != "missing":
-            changed_states[path] = FileState(**{**_as_dict(old), "state": "missing"})
+        if path in seen or old.state == "missing":
+            continue
+        if path in refused:
+            # Still there but not readable as a file now (a symbolic link loop, a named pipe): its ticket
+            # keeps the last good version, flagged with this reason, rather than being called missing.
+            # Size -1 so that the next run reads the file whatever its size and mtime.
+            unread = {"state": "error", "size": -1, "mtime_ns": 0, "content_hash": None, "line": None}
+            gone = FileState(**{**_as_dict(old), **unread, "reason": refused[path], "warnings": []})
+        elif path.startswith(under_root) or not os.path.exists(path):
+            gone = FileState(**{**_as_dict(old), "state": "missing"})
+        else:
+            continue
+        if gone != old:
+            changed_states[path] = gone
             if old.ticket_id:
                 affected.add(old.ticket_id)
 
     merged = {**states, **changed_states}
     by_id: dict[str, list[FileState]] = {}
+    broken: dict[str, list[FileState]] = {}
     for state in merged.values():
         if state.state in ("ticket", "duplicate") and state.ticket_id is not None:
             by_id.setdefault(state.ticket_id, []).append(state)
+        elif state.state == "error" and state.ticket_id is not None:
+            broken.setdefault(state.ticket_id, []).append(state)
 
     stored = store.stored_rows(ledger, project, affected)
+    texts = store.stored_texts(ledger, project, stored)
     for ticket_id in sorted(affected):
         candidates = sorted(by_id.get(ticket_id, []), key=_winner_key)
         for rank, candidate in enumerate(candidates):
@@ -332,16 +394,16 @@ def _import_root(
                 )
         old_row = stored.get(ticket_id)
         if not candidates:
-            _flag_lost(ledger, project, ticket_id, old_row, merged, now, report)
+            _flag_lost(ledger, project, ticket_id, old_row, broken.get(ticket_id, []), now, report)
             continue
         winner = candidates[0]
         winning = parsed.get(winner.path)
         if winning is None:
             # The winner is an unchanged file that was not parsed this run (its rival went away).
-            winning = read_one(winner.path, winner.rel_path, winner.size, winner.mtime_ns, project, config, None)
+            winning = read_one(winner.path, winner.rel_path, winner.size, winner.mtime_ns, project, config, None, hints)
             if winning.ticket is None:
                 continue
-        _store_winner(ledger, winning, old_row, stamp, now, report)
+        _store_winner(ledger, winning, old_row, texts.get(ticket_id), stamp, now, report)
 
     if changed_states:
         store.save_file_states(ledger, changed_states.values())
@@ -358,39 +420,62 @@ def _store_winner(
     ledger: Ledger,
     outcome: FileOutcome,
     old_row: dict[str, Any] | None,
+    old_text: dict[str, Any] | None,
     stamp: str,
     now: datetime,
     report: ImportReport,
 ) -> None:
+    """Write the winning file's ticket if anything about it changed; the event names what did."""
     ticket = outcome.ticket
     assert ticket is not None
     new_row = store.ticket_row(ticket)
+    new_text = store.text_row(ticket)
     if old_row is None:
         event, changed = "imported", sorted(new_row)
         report.imported += 1
     else:
         changed = [c for c in store.COMPARED_COLUMNS if old_row.get(c) != new_row.get(c)]
-        if old_row["content_hash"] != outcome.content_hash and not changed:
-            changed = ["body"]
+        changed += [c for c in store.TEXT_COLUMNS if (old_text or {}).get(c) != new_text[c]]
         flagged = bool(old_row["missing"]) or old_row["read_error"] is not None
         if not changed and not flagged:
+            if (old_row["content_hash"], old_row["size"], old_row["mtime_ns"]) != (
+                outcome.content_hash,
+                outcome.size,
+                outcome.mtime_ns,
+            ):
+                # Only the file's bytes changed (YAML quoting, a comment): keep the bookkeeping current
+                # (write-back checks the hash) without an event, since no field of the ticket changed.
+                _write(ledger, outcome, stamp, exists=True)
             return
         event = "restored" if flagged and not changed else "updated"
         report.updated += 1
-    store.write_ticket(
-        ledger,
-        ticket,
-        content_hash=outcome.content_hash or "",
-        size=outcome.size,
-        mtime_ns=outcome.mtime_ns,
-        imported_at=stamp,
-        exists=old_row is not None,
-    )
+    _write(ledger, outcome, stamp, exists=old_row is not None)
     data: dict[str, Any] = {"path": ticket.path}
     if event == "updated":
         data["fields"] = changed
         data["changes"] = {c: [old_row.get(c) if old_row else None, new_row.get(c)] for c in changed if c in new_row}
+        if "frontmatter" in changed and old_text is not None:
+            data["keys"] = _changed_keys(old_text["frontmatter"], new_text["frontmatter"])
     ledger.add_event(now, event, project=ticket.project, ticket=ticket.id, data=data)
+
+
+def _changed_keys(old: str, new: str) -> list[str]:
+    """The frontmatter keys whose values differ between two stored (JSON) versions."""
+    before, after = json.loads(old), json.loads(new)
+    return sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+
+
+def _write(ledger: Ledger, outcome: FileOutcome, stamp: str, *, exists: bool) -> None:
+    assert outcome.ticket is not None
+    store.write_ticket(
+        ledger,
+        outcome.ticket,
+        content_hash=outcome.content_hash or "",
+        size=outcome.size,
+        mtime_ns=outcome.mtime_ns,
+        imported_at=stamp,
+        exists=exists,
+    )
 
 
 def _flag_lost(
@@ -398,16 +483,19 @@ def _flag_lost(
     project: str,
     ticket_id: str,
     old_row: dict[str, Any] | None,
-    merged: dict[str, FileState],
+    broken: list[FileState],
     now: datetime,
     report: ImportReport,
 ) -> None:
-    """No readable file holds this id any more: keep the last good version, flagged."""
+    """No readable file holds this id any more: keep the last good version, flagged.
+
+    `broken` are the files that held the id and fail to read now: the flag names the first one's reason.
+    """
     if old_row is None:
         return
-    broken = [s for s in merged.values() if s.ticket_id == ticket_id and s.state == "error"]
     if broken:
-        reason = f"{broken[0].reason} ({broken[0].path})"
+        first = min(broken, key=lambda s: s.path)
+        reason = f"{first.reason} ({first.path})"
         if old_row["read_error"] == reason:
             return
         store.flag_ticket(ledger, project, ticket_id, missing=False, read_error=reason)
@@ -426,14 +514,20 @@ def _collect_problems(
     """The report lists every current problem of the project, changed this run or not."""
     problems: list[tuple[str, int | None, str, str]] = []
     for path, reason in found.problems:
+        if path in merged and merged[path].state == "error":
+            continue  # a file that held a ticket: reported below, with the ticket it keeps
         report.errors.append({"path": path, "line": None, "reason": reason, "project": project})
         problems.append((path, None, reason, "error"))
     for path, reason in found.skipped:
         report.skipped.append({"path": path, "reason": reason, "project": project})
+    held = {s.ticket_id for s in merged.values() if s.state in ("ticket", "duplicate")}
     by_id: dict[str, list[FileState]] = {}
     for state in sorted(merged.values(), key=lambda s: s.path):
         if state.state == "error":
-            report.errors.append({"path": state.path, "line": state.line, "reason": state.reason, "project": project})
+            error = {"path": state.path, "line": state.line, "reason": state.reason, "project": project}
+            if state.ticket_id is not None and state.ticket_id not in held:
+                error["kept"] = state.ticket_id  # the ticket it held keeps its last good version, flagged
+            report.errors.append(error)
             problems.append((state.path, state.line, state.reason or "", "error"))
         elif state.state == "skipped":
             report.skipped.append({"path": state.path, "reason": state.reason, "project": project})
@@ -461,5 +555,29 @@ def _collect_problems(
                     "dropped": [s.path for s in ordered[1:]],
                 }
             )
+    for clash in _case_clashes(by_id):
+        report.warnings.append({"path": clash[0], "line": None, "reason": clash[2], "project": project})
+        problems.append(clash)
     if set(problems) != store.current_problems(ledger, project):
         store.replace_import_problems(ledger, project, problems, ledger.ensure_run())
+
+
+def _case_clashes(by_id: dict[str, list[FileState]]) -> list[tuple[str, int | None, str, str]]:
+    """A warning on each file whose id differs from another only in case (`TSK-1`, `tsk-1`).
+
+    Ids are case-sensitive, so both are kept; but a person typing either, or a reference written in
+    the other case, can easily mean the wrong one.
+    """
+    spellings: dict[str, list[str]] = {}
+    for ticket_id in by_id:
+        spellings.setdefault(ticket_id.casefold(), []).append(ticket_id)
+    warnings: list[tuple[str, int | None, str, str]] = []
+    for group in spellings.values():
+        if len(group) < 2:
+            continue
+        for ticket_id in sorted(group):
+            others = ", ".join(repr(o) for o in sorted(group) if o != ticket_id)
+            path = min(by_id[ticket_id], key=_winner_key).path
+            reason = f"id {ticket_id!r} differs only in case from {others}: kept as separate tickets"
+            warnings.append((path, None, reason, "warning"))
+    return warnings

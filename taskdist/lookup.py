@@ -23,7 +23,10 @@ def resolve_ticket(ledger: Ledger, ref: str, project: str | None = None) -> tupl
         raise TicketNotFound(f"no ticket {ticket_id!r}{where}; list them with `taskdist tickets`")
     if len(keys) > 1:
         choices = ", ".join(f"{p}:{i}" for p, i in keys[:5])
-        raise AmbiguousTicket(
-            f"{ticket_id!r} exists in {len(keys)} projects ({choices}); say PROJECT:ID or use --project"
-        )
+        if len({p for p, _ in keys}) == len(keys):
+            raise AmbiguousTicket(
+                f"{ticket_id!r} exists in {len(keys)} projects ({choices}); say PROJECT:ID or use --project"
+            )
+        # Ids differing only in case: the typed spelling matched none exactly.
+        raise AmbiguousTicket(f"{ticket_id!r} matches {len(keys)} tickets ({choices}); type the id exactly")
     return keys[0]

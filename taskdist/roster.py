@@ -10,10 +10,10 @@ import math
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from taskdist.errors import ConfigError
+from taskdist.config import LimitsConfig
+from taskdist.errors import ConfigError, ParseError
 from taskdist.models import Agent
+from taskdist.tickets.frontmatter import load_yaml
 
 _FIELDS = {"id", "name", "skills", "capacity_hours", "max_tasks", "availability", "aliases"}
 
@@ -86,14 +86,14 @@ def load_roster(path: Path) -> list[Agent]:
     """Read and validate the roster file."""
     try:
         text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read the roster {path}: {exc.strerror}; check the `roster:` path") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read the roster {path}: {exc}; check the `roster:` path") from exc
     try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"the roster {path}{where} is not valid YAML") from exc
+        # The bounded loader of ticket files: a roster is user input too (merge-key bombs, deep nesting).
+        raw = load_yaml(text, LimitsConfig())
+    except ParseError as exc:
+        where = f" at line {exc.line}" if exc.line else ""
+        raise ConfigError(f"the roster {path}{where} is not valid YAML ({exc.reason})") from exc
     return parse_roster(raw, path.name)
 
 

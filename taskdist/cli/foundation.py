@@ -49,7 +49,15 @@ def import_(
     paths: Annotated[
         list[str] | None, typer.Argument(help="Ticket folders (default: sources in taskdist.yaml).")
     ] = None,
-    project: ProjectOpt = None,
+    project: Annotated[
+        str | None,
+        typer.Option(
+            "--project",
+            "-p",
+            help="Project name for the imported folder (default: the folder's name).",
+            show_default=False,
+        ),
+    ] = None,
     roster: Annotated[
         str | None, typer.Option("--roster", help="Agent roster YAML (default: roster in taskdist.yaml).")
     ] = None,
@@ -64,7 +72,7 @@ def import_(
 ) -> None:
     """Read ticket folders (every dialect) and the roster into the ledger; incremental and idempotent."""
     from taskdist.config import Source
-    from taskdist.importer import import_sources
+    from taskdist.importer import ImportFailed, check_request, import_sources
     from taskdist.render.foundation import import_progress, render_import
 
     run = make_run(db, now, fmt, config=config, quiet=quiet)
@@ -78,9 +86,18 @@ def import_(
     else:
         sources = [Source(path=str(cfg.resolve(s.path)), project=project or s.project) for s in cfg.sources]
     roster_path = Path(roster) if roster else (cfg.resolve(cfg.roster) if cfg.roster else None)
-    with run.ledger(create=True) as ledger, import_progress(run.out, enabled=not quiet and sys.stderr.isatty()) as bar:
-        report = import_sources(ledger, sources, cfg, run.now, progress=bar, strict=strict, roster=roster_path)
-    render_import(run.out, report)
+    check_request(sources, roster_path)  # refuse a hopeless import before creating a ledger for it
+    cwd = Path(os.getcwd())
+    try:
+        with (
+            run.ledger(create=True) as ledger,
+            import_progress(run.out, enabled=not quiet and sys.stderr.isatty()) as bar,
+        ):
+            report = import_sources(ledger, sources, cfg, run.now, progress=bar, strict=strict, roster=roster_path)
+    except ImportFailed as failed:
+        render_import(run.out, failed.report, cwd)  # say which files failed, then exit non-zero
+        raise
+    render_import(run.out, report, cwd)
 
 
 def agents(
@@ -89,15 +106,15 @@ def agents(
     config: ConfigOpt = None,
     now: NowOpt = None,
 ) -> None:
-    """The roster: skills, capacity, WIP limit, availability, aliases."""
-    from taskdist.ledger.agents import load_agents
+    """The roster: skills, capacity, WIP limit, availability, aliases, load held and learned performance."""
+    from taskdist.agent_figures import agent_overview
     from taskdist.render.foundation import render_agents
 
     run = make_run(db, now, fmt, config=config)
     require_ledger(run)
     with run.ledger() as ledger:
-        roster = load_agents(ledger)
-    render_agents(run.out, roster)
+        roster, figures = agent_overview(ledger, run.workspace.config)
+    render_agents(run.out, roster, figures)
 
 
 def tickets(
@@ -145,4 +162,4 @@ def show(
     require_ledger(run)
     with run.ledger() as ledger:
         details = ticket_details(ledger, ticket, project)
-    render_show(run.out, details)
+    render_show(run.out, details, Path(os.getcwd()))

@@ -136,3 +136,128 @@ def initial(db: Database) -> None:
         BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
         """
     )
+
+
+@migrations(name="0003_assignments")
+def assignments(db: Database) -> None:
+    """Assignment decisions: proposed, applied (`assign --apply`), claimed (`next --claim`), superseded.
+
+    At most one applied-or-claimed row per ticket (a partial unique index: two claimers can never both
+    hold one ticket). `file_assignee` is what the ticket file said when the decision was written. An
+    applied or claimed assignment is the ticket's effective assignee: `tickets.assignee` is set when it
+    is written, and the trigger keeps it across re-imports while the file still says what it said
+    then; once the file names someone else (or nobody, after naming the agent), the file wins and the
+    assignment becomes superseded. See docs/assignment.md.
+    """
+    db.executescript(
+        """
+        CREATE TABLE assignments (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            project TEXT NOT NULL,
+            ticket TEXT NOT NULL,
+            agent TEXT NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('proposed', 'applied', 'claimed', 'superseded')),
+            strategy TEXT NOT NULL,
+            value REAL NOT NULL,
+            priority REAL NOT NULL,
+            compatibility REAL NOT NULL,
+            runner_up TEXT,
+            runner_up_loss REAL,
+            explanation TEXT NOT NULL DEFAULT '{}',
+            file_assignee TEXT,
+            created_at TEXT NOT NULL,
+            superseded_at TEXT,
+            run_id INTEGER REFERENCES runs (id)
+        );
+        CREATE INDEX assignments_ticket ON assignments (project, ticket, state);
+        CREATE INDEX assignments_agent ON assignments (agent, state);
+        CREATE UNIQUE INDEX assignments_active ON assignments (project, ticket)
+            WHERE state IN ('applied', 'claimed');
+        CREATE TRIGGER tickets_keep_assignment AFTER INSERT ON tickets
+        WHEN EXISTS (
+            SELECT 1 FROM assignments a
+            WHERE a.project = NEW.project AND a.ticket = NEW.id AND a.state IN ('applied', 'claimed')
+        )
+        BEGIN
+            UPDATE assignments SET state = 'superseded', superseded_at = NEW.imported_at
+            WHERE project = NEW.project AND ticket = NEW.id AND state IN ('applied', 'claimed')
+              AND file_assignee IS NOT NEW.assignee;
+            UPDATE tickets
+            SET assignee = (
+                SELECT a.agent FROM assignments a
+                WHERE a.project = NEW.project AND a.ticket = NEW.id AND a.state IN ('applied', 'claimed')
+            )
+            WHERE project = NEW.project AND id = NEW.id
+              AND EXISTS (
+                SELECT 1 FROM assignments a
+                WHERE a.project = NEW.project AND a.ticket = NEW.id AND a.state IN ('applied', 'claimed')
+              );
+        END;
+        """
+    )
+
+
+@migrations(name="0004_status")
+def status(db: Database) -> None:
+    """Outcome overrides, escalations, and per-run workload snapshots (see docs/status.md).
+
+    `status_overrides` holds the status the latest outcome command (`start`, `done`, `fail`) set,
+    with what the file said at that moment. `tickets.status` is the ledger's view: the outcome's
+    status while the file still says what it said then. The trigger keeps that true across
+    re-imports: when `import` rewrites a ticket whose file status is unchanged, the outcome is put
+    back; when the file's status changed after the outcome, the file wins and the override goes.
+    `tickets_rollup` covers the columns the status models read in bulk, so they load without the wide rows.
+    """
+    db.executescript(
+        """
+        CREATE TABLE status_overrides (
+            project TEXT NOT NULL,
+            id TEXT NOT NULL,
+            status TEXT NOT NULL,
+            file_status TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            at TEXT NOT NULL,
+            PRIMARY KEY (project, id)
+        );
+        CREATE TRIGGER tickets_keep_outcome AFTER INSERT ON tickets
+        WHEN EXISTS (SELECT 1 FROM status_overrides o WHERE o.project = NEW.project AND o.id = NEW.id)
+        BEGIN
+            DELETE FROM status_overrides
+            WHERE project = NEW.project AND id = NEW.id AND file_status != NEW.status;
+            UPDATE tickets
+            SET status = (SELECT o.status FROM status_overrides o WHERE o.project = NEW.project AND o.id = NEW.id)
+            WHERE project = NEW.project AND id = NEW.id
+              AND EXISTS (SELECT 1 FROM status_overrides o WHERE o.project = NEW.project AND o.id = NEW.id);
+        END;
+        CREATE TABLE escalations (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            rule TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            project TEXT,
+            ticket TEXT,
+            agent TEXT,
+            level INTEGER NOT NULL,
+            cycle INTEGER NOT NULL DEFAULT 0,
+            recoveries INTEGER NOT NULL DEFAULT 0,
+            opened_at TEXT NOT NULL,
+            last_level_at TEXT NOT NULL,
+            closed_at TEXT,
+            cause TEXT NOT NULL,
+            data TEXT NOT NULL DEFAULT '{}'
+        );
+        CREATE UNIQUE INDEX escalations_open ON escalations (rule, subject) WHERE closed_at IS NULL;
+        CREATE INDEX escalations_ticket ON escalations (project, ticket);
+        CREATE TABLE workload_snapshots (
+            run_id INTEGER PRIMARY KEY REFERENCES runs (id),
+            at TEXT NOT NULL,
+            open_tickets INTEGER NOT NULL,
+            ready_tickets INTEGER NOT NULL,
+            backlog_hours REAL NOT NULL,
+            ready_backlog_hours REAL NOT NULL,
+            team_capacity_hours REAL NOT NULL,
+            health REAL NOT NULL
+        );
+        CREATE INDEX workload_snapshots_at ON workload_snapshots (at);
+        CREATE INDEX tickets_rollup ON tickets (project, id, kind, parent, updated, created);
+        """
+    )

@@ -206,6 +206,22 @@ def stored_rows(ledger: Ledger, project: str, ids: Iterable[str]) -> dict[str, d
     return rows
 
 
+def stored_texts(ledger: Ledger, project: str, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """Current `ticket_text` rows (body, frontmatter, relations) for some ids of a project."""
+    wanted = list(ids)
+    rows: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        cursor = ledger.conn.execute(
+            f"SELECT id, body, frontmatter, relations FROM ticket_text WHERE project = ? AND id IN ({marks})",
+            (project, *chunk),
+        )
+        for r in cursor:
+            rows[r[0]] = {"body": r[1], "frontmatter": r[2], "relations": r[3]}
+    return rows
+
+
 def write_ticket(
     ledger: Ledger, ticket: Ticket, *, content_hash: str, size: int, mtime_ns: int, imported_at: str, exists: bool
 ) -> None:
@@ -241,6 +257,11 @@ def flag_ticket(ledger: Ledger, project: str, ticket_id: str, *, missing: bool, 
         "UPDATE tickets SET missing = ?, read_error = ? WHERE project = ? AND id = ?",
         (int(missing), read_error, project, ticket_id),
     )
+
+
+def project_roots(ledger: Ledger, project: str) -> set[str]:
+    """The folder a project was last imported from (empty for a new project)."""
+    return {r[0] for r in ledger.conn.execute("SELECT root FROM projects WHERE name = ?", (project,))}
 
 
 def record_project(ledger: Ledger, project: str, root: str, now: str) -> None:

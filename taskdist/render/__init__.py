@@ -125,10 +125,13 @@ def text(value: Any, style: str = "") -> Any:
 
 
 def new_table(title: str | None, columns: Sequence[tuple[str, dict[str, Any]]]) -> Table:
+    """A table in the house style; the title is literal text (titles name projects and tickets)."""
     from rich import box
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title=title, box=box.SIMPLE_HEAVY, title_justify="left", header_style="bold", expand=False)
+    heading = Text(safe(title), style="table.title") if title is not None else None
+    table = Table(title=heading, box=box.SIMPLE_HEAVY, title_justify="left", header_style="bold", expand=False)
     for name, options in columns:
         table.add_column(name, **options)
     return table

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from taskdist.render import Output, emit, new_table, safe, text
@@ -26,8 +28,25 @@ STATUS_STYLE = {
 PRIORITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "dim"}
 
 
+# Short labels for narrow terminals, so the title keeps most of an 80-column line.
+SHORT_STATUS = {"in_progress": "in_prog", "cancelled": "cancel"}
+SHORT_PRIORITY = {"critical": "crit", "medium": "med"}
+SHORT_KIND = {"issue": "iss", "project": "proj", "milestone": "mile", "comment": "cmt"}
+NARROW = 100  # below this many columns the tickets table abbreviates
+MIN_TITLE = 20  # ...and hides these columns, in this order, until the title gets this many
+DROP_WHEN_NARROW = ("kind", "est", "due")
+
+
 def _date(value: Any) -> str:
     return value.strftime("%Y-%m-%d") if value is not None else ""
+
+
+def shown_path(path: str | None, base: Path | None) -> str | None:
+    """A path as people and scripts use it: relative to `base` (the current folder) when under it."""
+    if not path or base is None:
+        return path
+    prefix = os.path.join(str(base), "")
+    return path[len(prefix) :] if path.startswith(prefix) else path
 
 
 @contextmanager
@@ -64,13 +83,34 @@ def import_progress(out: Output, enabled: bool) -> Iterator[Callable[[int, int],
             progress.stop()
 
 
-def render_import(out: Output, report: ImportReport) -> None:
-    data = report.as_dict()
+def _relative_report(data: dict[str, Any], base: Path | None) -> dict[str, Any]:
+    """The report with every file path (errors, warnings, skipped, duplicates) shown relative to `base`."""
+    for kind in ("errors", "warnings", "skipped"):
+        data[kind] = [{**item, "path": shown_path(item["path"], base)} for item in data[kind]]
+    data["duplicates"] = [
+        {**dup, "kept": shown_path(dup["kept"], base), "dropped": [shown_path(p, base) for p in dup["dropped"]]}
+        for dup in data["duplicates"]
+    ]
+    return data
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _agents_line(agents: dict[str, int]) -> str:
+    parts = [f"{count} {what}" for what, count in agents.items() if count]
+    return f"; roster: {', '.join(parts) or 'no agents'}"
+
+
+def render_import(out: Output, report: ImportReport, base: Path | None = None) -> None:
+    """The import summary; paths relative to `base` (the current folder) when under it, absolute otherwise."""
+    data = _relative_report(report.as_dict(), base)
 
     def rows() -> Iterator[list[Any]]:
         for kind in ("errors", "warnings"):
             for item in data[kind]:
-                yield [kind[:-1], item["path"], item["line"], item["reason"]]
+                yield [kind[:-1], item["path"], item["line"], _problem_reason(item)]
         for dup in data["duplicates"]:
             for dropped in dup["dropped"]:
                 yield ["duplicate", dropped, None, f"same id {dup['id']} as {dup['kept']} (kept: {dup['reason']})"]
@@ -80,9 +120,10 @@ def render_import(out: Output, report: ImportReport) -> None:
 
         summary = text(
             f"{report.imported} imported, {report.updated} updated, {report.unchanged} unchanged, "
-            f"{report.missing} missing; {report.tickets} tickets in {', '.join(report.projects) or 'no project'}; "
-            f"{len(report.errors)} errors, {len(report.warnings)} warnings, {len(report.duplicates)} duplicated ids"
-            + (f"; agents {report.agents}" if report.agents else ""),
+            f"{report.missing} missing; {_count(report.tickets, 'ticket')} in "
+            f"{', '.join(report.projects) or 'no project'}; {_count(len(report.errors), 'error')}, "
+            f"{_count(len(report.warnings), 'warning')}, {_count(len(report.duplicates), 'duplicated id')}, "
+            f"{len(report.skipped)} skipped" + (_agents_line(report.agents) if report.agents else ""),
             style="bold",
         )
         parts: list[Any] = [summary]
@@ -91,15 +132,15 @@ def render_import(out: Output, report: ImportReport) -> None:
                 "Files not imported",
                 [("file", {"overflow": "fold"}), ("line", {"justify": "right"}), ("reason", {"overflow": "fold"})],
             )
-            for item in report.errors:
-                errors.add_row(text(item["path"]), text(item["line"] or ""), text(item["reason"], "red"))
+            for item in data["errors"]:
+                errors.add_row(text(item["path"]), text(item["line"] or ""), text(_problem_reason(item), "red"))
             parts.append(errors)
         if report.warnings:
-            parts.append(text(f"{len(report.warnings)} warnings (see --format json for the list)", "yellow"))
+            parts.append(text(f"{_count(len(report.warnings), 'warning')} (see --format json for the list)", "yellow"))
         if report.duplicates:
             parts.append(
                 text(
-                    f"{len(report.duplicates)} ids appear in several files; the winner is kept, "
+                    f"{_count(len(report.duplicates), 'id')} in several files; the winner is kept, "
                     "the others are listed with --format json",
                     "yellow",
                 )
@@ -107,6 +148,12 @@ def render_import(out: Output, report: ImportReport) -> None:
         return Group(*parts)
 
     emit(out, data, ["kind", "path", "line", "reason"], rows, table)
+
+
+def _problem_reason(item: dict[str, Any]) -> str:
+    """The reason a file failed, and the ticket it held when the ledger keeps that ticket's last good version."""
+    kept = item.get("kept")
+    return f"{item['reason']}; ticket {kept} keeps its last good version" if kept else str(item["reason"])
 
 
 def render_tickets(out: Output, tickets: list[Ticket]) -> None:
@@ -132,48 +179,101 @@ def render_tickets(out: Output, tickets: list[Ticket]) -> None:
             yield [r[c] for c in columns]
 
     def table() -> Any:
-        projects = {t.project for t in tickets}
+        from rich.cells import cell_len
+
+        width = out.console().width
+        narrow = width < NARROW
+        many = len({t.project for t in tickets}) > 1
+
+        def short(value: str, labels: dict[str, str]) -> str:
+            return labels.get(value, value) if narrow else value
+
+        # (key, header, widest allowed); the title takes whatever width is left.
+        spec = [
+            *([("project", "project", 14 if narrow else 24)] if many else []),
+            ("id", "id", 16 if narrow else 24),
+            ("kind", "kind", 9),
+            ("status", "status", 11),
+            ("priority", "prio" if narrow else "priority", 8),
+            ("assignee", "assignee", 10 if narrow else 16),
+            ("due", "due", 10),
+            ("est", "est" if narrow else "est h", 8),
+        ]
+        cells = []
+        for t in tickets:
+            priority = t.priority.value if t.priority else "?"
+            cells.append(
+                {
+                    "project": t.project,
+                    "id": t.id,
+                    "kind": short(t.kind.value, SHORT_KIND),
+                    "status": short(t.status.value, SHORT_STATUS),
+                    "priority": short(priority, SHORT_PRIORITY),
+                    "assignee": t.assignee or "-",
+                    "due": _date(t.due),
+                    "est": f"{t.estimate_hours:g}" + ("*" if t.estimate_assumed else ""),
+                }
+            )
+        widths = {
+            key: min(cap, max([cell_len(header)] + [cell_len(safe(row[key])) for row in cells]))
+            for key, header, cap in spec
+        }
+        hidden = []
+        while True:
+            # Columns are separated by two spaces (no outer edge): what is left is the title's.
+            title_width = width - sum(widths[key] for key, _, _ in spec) - 2 * len(spec)
+            droppable = [key for key in DROP_WHEN_NARROW if key in {k for k, _, _ in spec}]
+            if title_width >= MIN_TITLE or not droppable:
+                break
+            hidden.append(droppable[0])
+            spec = [column for column in spec if column[0] != droppable[0]]
+        fit_titles = title_width >= 12
         grid = new_table(
             f"{len(tickets)} tickets",
             [
-                *([("project", {"overflow": "fold", "max_width": 20})] if len(projects) > 1 else []),
-                ("id", {"no_wrap": True}),
-                ("kind", {}),
-                ("status", {}),
-                ("priority", {}),
-                ("assignee", {"max_width": 14}),
-                ("due", {"no_wrap": True}),
-                ("est h", {"justify": "right"}),
-                ("title", {"overflow": "fold"}),
+                *(
+                    (
+                        header,
+                        {
+                            "no_wrap": True,
+                            "overflow": "ellipsis",
+                            "max_width": cap,
+                            "justify": "right" if key == "est" else "left",
+                        },
+                    )
+                    for key, header, cap in spec
+                ),
+                ("title", {"no_wrap": fit_titles, "overflow": "ellipsis" if fit_titles else "fold"}),
             ],
         )
-        for t in tickets:
-            estimate = f"{t.estimate_hours:g}" + ("*" if t.estimate_assumed else "")
-            grid.add_row(
-                *([text(t.project)] if len(projects) > 1 else []),
-                text(t.id),
-                text(t.kind.value),
-                text(t.status.value, STATUS_STYLE.get(t.status.value, "")),
-                text(
-                    t.priority.value if t.priority else "?",
-                    PRIORITY_STYLE.get(t.priority.value if t.priority else "", "dim"),
-                ),
-                text(t.assignee or "-"),
-                text(_date(t.due)),
-                text(estimate),
-                text(t.title),
-            )
-        if any(t.estimate_assumed for t in tickets):
-            grid.caption = "* estimate assumed (no estimate in the file)"
+        grid.show_edge, grid.pad_edge, grid.collapse_padding = False, False, True
+        for t, row in zip(tickets, cells, strict=True):
+            title = text(t.title)
+            if fit_titles:
+                title.truncate(title_width, overflow="ellipsis")
+            styles = {
+                "status": STATUS_STYLE.get(t.status.value, ""),
+                "priority": PRIORITY_STYLE.get(t.priority.value if t.priority else "", "dim"),
+            }
+            grid.add_row(*(text(row[key], styles.get(key, "")) for key, _, _ in spec), title)
+        notes = []
+        if any(t.estimate_assumed for t in tickets) and any(key == "est" for key, _, _ in spec):
+            notes.append("* estimate assumed (no estimate in the file)")
+        if hidden:
+            notes.append(f"too narrow for: {', '.join(hidden)} (widen the terminal or use --format csv)")
+        grid.caption = "; ".join(notes) or None
+        grid.caption_justify = "left"
         return grid
 
     emit(out, [record(t) for t in tickets], columns, rows, table)
 
 
-def render_show(out: Output, details: TicketDetails) -> None:
+def render_show(out: Output, details: TicketDetails, base: Path | None = None) -> None:
+    """One ticket; its file path relative to `base` (the current folder) when under it."""
     t = details.ticket
     data = {
         **{k: v for k, v in asdict(t).items() if k not in ("body",)},
+        "path": shown_path(t.path, base),
         "kind": t.kind.value,
         "status": t.status.value,
         "priority": t.priority.value if t.priority else None,
@@ -207,7 +307,7 @@ def render_show(out: Output, details: TicketDetails) -> None:
         ("depends on", ", ".join(t.depends_on) or "-"),
         ("blocks", ", ".join(t.blocks) or "-"),
         ("dialect", t.dialect),
-        ("file", t.path),
+        ("file", shown_path(t.path, base) or ""),
     ]
     if details.flags.get("missing"):
         fields.append(("flag", "its file is gone; this is the last version read"))
@@ -227,7 +327,10 @@ def render_show(out: Output, details: TicketDetails) -> None:
     emit(out, data, ["field", "value"], rows, table)
 
 
-def render_agents(out: Output, roster: list[Agent]) -> None:
+def render_agents(out: Output, roster: list[Agent], figures: dict[str, dict[str, Any]] | None = None) -> None:
+    """The roster; with `figures` (agent_figures.agent_overview) also its load and learned performance."""
+    extra = figures or {}
+
     def record(a: Agent) -> dict[str, Any]:
         return {
             "id": a.id,
@@ -237,9 +340,12 @@ def render_agents(out: Output, roster: list[Agent]) -> None:
             "max_tasks": a.max_tasks,
             "availability": a.availability,
             "aliases": list(a.aliases),
+            **extra.get(a.id, {}),
         }
 
     columns = ["id", "name", "skills", "capacity_hours", "max_tasks", "availability", "aliases"]
+    if figures:
+        columns += ["load_hours", "load_tasks", "utilization", "learned"]
 
     def rows() -> Iterator[list[Any]]:
         for a in roster:
@@ -260,17 +366,57 @@ def render_agents(out: Output, roster: list[Agent]) -> None:
         )
         for a in roster:
             skills = ", ".join(f"{k} {v:.1f}" for k, v in sorted(a.skills.items(), key=lambda kv: -kv[1]))
-            grid.add_row(
+            cells = [
                 text(a.id),
                 text(a.name),
                 text(skills),
                 text(f"{a.capacity_hours:g}"),
                 text(a.max_tasks),
                 text(f"{a.availability:.0%}"),
-            )
-        return grid
+            ]
+            grid.add_row(*cells)
+        if not figures:
+            return grid
+        from rich.console import Group
+
+        return Group(grid, _figures_table(roster, extra))
 
     emit(out, [record(a) for a in roster], columns, rows, table)
+
+
+def _figures_table(roster: list[Agent], figures: dict[str, dict[str, Any]]) -> Any:
+    """Load held now and what the ledger's outcomes taught (agent_figures.agent_overview)."""
+    grid = new_table(
+        "Load and learned performance",
+        [
+            ("id", {"no_wrap": True}),
+            ("tickets", {"justify": "right"}),
+            ("hours", {"justify": "right"}),
+            ("util", {"justify": "right"}),
+            ("done", {"justify": "right"}),
+            ("failed", {"justify": "right"}),
+            ("success", {"justify": "right"}),
+            ("speed", {"justify": "right"}),
+            ("perf", {"justify": "right"}),
+        ],
+    )
+    for a in roster:
+        f = figures.get(a.id, {})
+        learned = f.get("learned", {})
+        util = f.get("utilization", 0.0)
+        grid.add_row(
+            text(a.id),
+            text(f"{f.get('load_tasks', 0)}/{a.max_tasks}"),
+            text(f"{f.get('load_hours', 0.0):.1f}"),
+            text(f"{util:.0%}", "red" if util > 1.0 else ""),
+            text(learned.get("done", 0)),
+            text(learned.get("failed", 0)),
+            text(f"{learned.get('success_rate', 0.0):.0%}"),
+            text(f"{learned.get('speed', 1.0):.2f}x"),
+            text(f"{learned.get('performance', 0.0):.2f}"),
+        )
+    grid.caption = "speed: actual / estimated hours; an agent without outcomes shows the priors"
+    return grid
 
 
 def render_init(out: Output, result: InitResult) -> None:

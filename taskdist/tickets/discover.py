@@ -24,12 +24,17 @@ TEMPLATE_FOLDERS = frozenset({"templates", "template", "_templates"})
 
 @dataclass(slots=True)
 class FoundFile:
-    """A candidate ticket file: where it is and its size and mtime (what decides re-reading)."""
+    """A candidate ticket file: where it is and its size and mtime (what decides re-reading).
+
+    `readable` is False when its permission bits let nobody read it: `chmod 000` changes neither size
+    nor mtime, so the importer reads such a file anyway to notice (and report) that it cannot.
+    """
 
     path: str
     rel_path: str
     size: int
     mtime_ns: int
+    readable: bool = True
 
 
 @dataclass(slots=True)
@@ -37,6 +42,24 @@ class Discovery:
     files: list[FoundFile] = field(default_factory=list)
     problems: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
     skipped: list[tuple[str, str]] = field(default_factory=list)
+
+
+def display_path(path: str) -> str:
+    """A path as storable, printable text: bytes that are not UTF-8 shown as `\\xNN` escapes."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return path
+
+
+def _undecodable(name: str) -> bool:
+    """Linux allows any bytes in a name; the ledger stores UTF-8 text, so such a path cannot be kept."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def discover(root: Path, limits: LimitsConfig) -> Discovery:
@@ -52,7 +75,7 @@ def discover(root: Path, limits: LimitsConfig) -> Discovery:
         try:
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
         except OSError as exc:
-            found.problems.append((folder, f"cannot list folder: {exc.strerror or exc}"))
+            found.problems.append((display_path(folder), f"cannot list folder: {exc.strerror or exc}"))
             continue
         # Relative paths by slicing: os.path.relpath costs ~20 us a file, a third of a warm re-import.
         prefix = len(root_text) + 1
@@ -62,14 +85,19 @@ def discover(root: Path, limits: LimitsConfig) -> Discovery:
                 is_dir = entry.is_dir(follow_symlinks=False)
                 is_link = entry.is_symlink()
             except OSError as exc:
-                found.problems.append((entry.path, f"cannot inspect: {exc.strerror or exc}"))
+                found.problems.append((display_path(entry.path), f"cannot inspect: {exc.strerror or exc}"))
                 continue
             if is_dir:
                 lowered = entry.name.lower()
                 if lowered in SKIP_FOLDERS:
                     continue
                 if lowered in TEMPLATE_FOLDERS:
-                    found.skipped.append((entry.path, "templates folder: templates are not tickets"))
+                    found.skipped.append((display_path(entry.path), "templates folder: templates are not tickets"))
+                    continue
+                if _undecodable(entry.name):
+                    found.problems.append(
+                        (display_path(entry.path), "folder name is not valid UTF-8: not entered (rename it)")
+                    )
                     continue
                 if depth + 1 > limits.max_dir_depth:
                     found.problems.append(
@@ -77,28 +105,11 @@ def discover(root: Path, limits: LimitsConfig) -> Discovery:
                     )
                     continue
                 stack.append((entry.path, depth + 1))
+            elif is_link:
+                if entry.name.lower() not in SKIP_FOLDERS:
+                    _link(found, entry.path, rel, folder)
             elif entry.name.lower().endswith(TICKET_SUFFIXES):
-                if is_link:
-                    try:
-                        target = os.stat(entry.path)
-                    except OSError as exc:
-                        reason = (
-                            "symbolic link loop"
-                            if exc.errno == errno.ELOOP
-                            else f"broken symbolic link ({exc.strerror})"
-                        )
-                        found.problems.append((entry.path, reason))
-                        continue
-                    if stat.S_ISDIR(target.st_mode):
-                        found.skipped.append((entry.path, "symbolic link to a folder: not followed"))
-                        continue
                 _add(found, entry.path, rel)
-            elif is_link and not os.path.exists(entry.path):
-                try:
-                    os.stat(entry.path)
-                except OSError as exc:
-                    if exc.errno == errno.ELOOP:
-                        found.problems.append((entry.path, "symbolic link loop"))
             if len(found.files) > limits.max_files:
                 found.problems.append(
                     (root_text, f"more than {limits.max_files} files (limits.max_files): the rest were not read")
@@ -108,7 +119,34 @@ def discover(root: Path, limits: LimitsConfig) -> Discovery:
     return found
 
 
+def _link(found: Discovery, path: str, rel: str, folder: str) -> None:
+    """A symbolic link: a ticket when it leads to a markdown file; folders are never followed (no loops)."""
+    try:
+        target = os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            found.problems.append((display_path(path), "symbolic link loop: it leads back to itself"))
+        elif path.lower().endswith(TICKET_SUFFIXES):
+            found.problems.append((display_path(path), f"broken symbolic link ({exc.strerror})"))
+        return
+    if stat.S_ISDIR(target.st_mode):
+        real, here = os.path.realpath(path), os.path.realpath(folder)
+        if here == real or here.startswith(real.rstrip(os.sep) + os.sep):
+            found.problems.append(
+                (display_path(path), f"symbolic link loop: it points to {display_path(real)}, a folder enclosing it")
+            )
+        else:
+            found.skipped.append(
+                (display_path(path), "symbolic link to a folder: not followed (import its target directly)")
+            )
+    elif path.lower().endswith(TICKET_SUFFIXES):
+        _add(found, path, rel)
+
+
 def _add(found: Discovery, path: str, rel: str) -> None:
+    if _undecodable(path):
+        found.problems.append((display_path(path), "file name is not valid UTF-8: not read (rename the file)"))
+        return
     try:
         info = os.stat(path)
     except OSError as exc:
@@ -116,22 +154,47 @@ def _add(found: Discovery, path: str, rel: str) -> None:
         found.problems.append((path, reason))
         return
     if not stat.S_ISREG(info.st_mode):
-        found.skipped.append((path, "not a regular file"))
+        found.problems.append((path, f"not a regular file ({_file_type(info.st_mode)}): not read"))
         return
-    found.files.append(FoundFile(path, rel.replace(os.sep, "/"), info.st_size, info.st_mtime_ns))
+    readable = bool(info.st_mode & (stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH))
+    found.files.append(FoundFile(path, rel.replace(os.sep, "/"), info.st_size, info.st_mtime_ns, readable))
+
+
+def _file_type(mode: int) -> str:
+    kinds = (
+        (stat.S_ISFIFO, "a named pipe"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISDIR, "a folder"),
+    )
+    return next((name for check, name in kinds if check(mode)), "not a file")
 
 
 def read_bytes(path: str, limits: LimitsConfig) -> bytes:
-    """A file's bytes, refusing anything over `limits.max_file_bytes` without reading it all."""
+    """A file's bytes, refusing anything over `limits.max_file_bytes` without reading it all.
+
+    Opened without blocking and checked to be a regular file on the open descriptor: a file swapped
+    for a named pipe after discovery must not hang the import.
+    """
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(limits.max_file_bytes + 1)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     except PermissionError as exc:
         raise ParseError("permission denied: taskdist cannot read this file (check its permissions)") from exc
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             raise ParseError("symbolic link loop") from exc
         raise ParseError(f"cannot read: {exc.strerror or exc}") from exc
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise ParseError(f"not a regular file ({_file_type(mode)}): not read")
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            data = handle.read(limits.max_file_bytes + 1)
+    except OSError as exc:
+        raise ParseError(f"cannot read: {exc.strerror or exc}") from exc
+    finally:
+        os.close(fd)
     if len(data) > limits.max_file_bytes:
         raise ParseError(f"file is larger than {limits.max_file_bytes} bytes (limits.max_file_bytes): not read")
     return data
@@ -142,12 +205,25 @@ def content_hash(data: bytes) -> str:
 
 
 def decode_text(data: bytes) -> tuple[str, list[str]]:
-    """Text from bytes: UTF-8 (a BOM is dropped); refuse binary; fall back to Latin-1 with a warning."""
-    if b"\x00" in data[:8192] or b"\x00" in data:
+    """Text from bytes: UTF-8 (a BOM is dropped), UTF-16 with its BOM; refuse binary; else Windows-1252.
+
+    Text that is not UTF-8 is almost always Windows-1252, the superset of Latin-1 whose bytes
+    0x80-0x9f are curly quotes and dashes rather than C1 control codes; where it does not fit either
+    (five bytes it leaves undefined) the text is read as Latin-1. Both come with a warning.
+    """
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16"), ["UTF-16 text (it has a UTF-16 byte order mark): read as UTF-16"]
+        except UnicodeDecodeError as exc:
+            raise ParseError("starts with a UTF-16 byte order mark but is not valid UTF-16") from exc
+    if b"\x00" in data:
         raise ParseError("binary content (NUL bytes): not a text ticket")
     try:
         return data.decode("utf-8-sig"), []
     except UnicodeDecodeError as exc:
-        text = data.decode("latin-1")
         line = data.count(b"\n", 0, exc.start) + 1
-        return text, [f"not valid UTF-8 (byte 0x{data[exc.start]:02x} on line {line}): read as Latin-1"]
+        where = f"not valid UTF-8 (byte 0x{data[exc.start]:02x} on line {line})"
+    try:
+        return data.decode("cp1252"), [f"{where}: read as Windows-1252 (Latin-1)"]
+    except UnicodeDecodeError:
+        return data.decode("latin-1"), [f"{where}: read as Latin-1"]

@@ -1,12 +1,16 @@
 """Split a markdown file into YAML frontmatter and body, and load the YAML safely and boundedly.
 
 Real files need leniency: an unquoted leading `@` (`assignee: @alex`) is invalid YAML that dozens of
-real tickets contain, so it is quoted and the text re-read, with a warning. Hostile files need
-bounds: size, nesting depth, alias expansion and node count are all capped (see `LimitsConfig`).
+real tickets contain, so it is quoted and the text re-read, with a warning; a date or number the
+constructor cannot build (`due: 2024-13-45`) stays text. Hostile files need bounds (`LimitsConfig`,
+docs/limits.md): the size before parsing, the nesting depth before composing (libyaml's composer
+would overflow the C stack), the size with every alias and merge key expanded, the depth and the
+alias count before constructing (the constructor copies merge entries), all in linear time.
 """
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -23,13 +27,13 @@ _BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoade
 _OPEN_FENCE = re.compile(r"\A(?:\ufeff)?---[ \t]*\r?\n")
 _CLOSE_FENCE = re.compile(r"^(?:---|\.\.\.)[ \t]*\r?$", re.MULTILINE)
 # `key: @value` and `- @value` (block style) and `[@a, @b]` (flow style).
+# Every part stops at the end of its line and nothing lazy is followed by a repeatable part, so the
+# patterns run in linear time on any text (they are applied to hostile files too).
 _AT_BLOCK = re.compile(
-    r"^(?P<lead>[ \t]*(?:-[ \t]+)?(?:[^\s:#'\"][^:#]*:[ \t]+)?)(?P<value>@[^\r\n#]*?)(?P<tail>[ \t]*(?:#.*)?)$",
+    r"^(?P<lead>[ \t]*(?:-[ \t]+)?(?:[^\s:#'\"][^:#\r\n]*:[ \t]+)?)(?P<value>@[^\r\n#]*)(?P<tail>#[^\r\n]*)?$",
     re.MULTILINE,
 )
-_AT_FLOW = re.compile(r"(?P<lead>[\[,][ \t]*)(?P<value>@[^,\]\r\n]*?)(?P<tail>[ \t]*(?=[,\]]))")
-_ALIAS = re.compile(r"(?:^|[\s\[{,:])\*[^\s\[\]{},]+")
-_ANCHOR = re.compile(r"(?:^|[\s\[{,:-])&[^\s\[\]{},]+")
+_AT_FLOW = re.compile(r"(?P<lead>[\[,][ \t]*)(?P<value>@[^,\]\r\n]*)(?=[,\]])")
 
 
 @dataclass(slots=True)
@@ -64,17 +68,21 @@ def quote_at_values(yaml_text: str) -> tuple[str, list[int]]:
     """Quote unquoted values that start with `@`; return the new text and the 1-based lines changed."""
     changed: set[int] = set()
 
-    def block(match: re.Match[str]) -> str:
-        value = match.group("value").rstrip()
-        changed.add(yaml_text.count("\n", 0, match.start()) + 1)
-        return f"{match.group('lead')}{_quote(value)}{match.group('tail')}"
+    def quote(pattern: re.Pattern[str], text: str) -> str:
+        # Line numbers by bisection over the newline offsets: counting from the start for every match
+        # would be quadratic on a file with many such values. Quoting never adds a line.
+        newlines = [m.start() for m in re.finditer("\n", text)]
 
-    def flow(match: re.Match[str]) -> str:
-        changed.add(yaml_text.count("\n", 0, match.start()) + 1)
-        return f"{match.group('lead')}{_quote(match.group('value').rstrip())}{match.group('tail')}"
+        def one(match: re.Match[str]) -> str:
+            changed.add(bisect.bisect_left(newlines, match.start()) + 1)
+            value = match.group("value")
+            kept = value.rstrip()
+            tail = match.groupdict().get("tail") or ""
+            return f"{match.group('lead')}{_quote(kept)}{value[len(kept) :]}{tail}"
 
-    text = _AT_FLOW.sub(flow, yaml_text)
-    text = _AT_BLOCK.sub(block, text)
+        return pattern.sub(one, text)
+
+    text = quote(_AT_BLOCK, quote(_AT_FLOW, yaml_text))
     return text, sorted(changed)
 
 
@@ -83,8 +91,15 @@ def _quote(value: str) -> str:
 
 
 def _problem_line(exc: yaml.YAMLError, offset: int) -> int | None:
-    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-    return mark.line + 1 + offset if mark is not None else None
+    """The file line of a YAML error; `offset` is the file line the YAML text starts on.
+
+    An error found at the end of the text (an unclosed quote) points where the open construct began.
+    """
+    problem = getattr(exc, "problem_mark", None)
+    context = getattr(exc, "context_mark", None)
+    mark = context if context is not None and "end of stream" in str(getattr(exc, "problem", "")) else problem
+    mark = mark or context
+    return mark.line + offset if mark is not None else None
 
 
 def _describe(exc: yaml.YAMLError) -> str:
@@ -96,61 +111,197 @@ def _describe(exc: yaml.YAMLError) -> str:
     return f"invalid YAML frontmatter ({text})"
 
 
-def _check_shape(value: Any, limits: LimitsConfig) -> None:
-    """Refuse values whose tree (aliases expanded) is too deep or too large to handle safely."""
+# libyaml's composer recurses once per nesting level and overflows the C stack (a segfault, not an
+# exception) somewhere past 20,000 levels. A document whose cheap depth bound passes _CHECK_ABOVE is
+# measured exactly with the non-recursive event parser first, and nothing nesting deeper than
+# _DEPTH_CAP is ever composed, whatever limits.max_yaml_depth says.
+_CHECK_ABOVE = 1000
+_DEPTH_CAP = 5000
+# The blanks and block indicators (`- `, `? `, `: `) a line starts with: where its innermost block
+# collection can begin.
+_LINE_PREFIX = re.compile(r"^[ \t?:-]*", re.MULTILINE)
+# Integers longer than this stay text: int() of a long decimal is refused by Python (4300 digits),
+# and a long base-60 literal (`1:2:3:...`) costs quadratic time to convert.
+_MAX_NUMBER_TEXT = 100
+
+
+def _lenient(construct: Any, numeric: bool = False) -> Any:
+    """Wrap a scalar constructor so a value it cannot build stays the text it was written as."""
+
+    def build(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
+        if numeric and len(str(node.value)) > _MAX_NUMBER_TEXT:
+            return str(node.value)
+        try:
+            return construct(loader, node)
+        except (ValueError, TypeError, AttributeError, KeyError, OverflowError):
+            # `due: 2024-13-45`, `!!int abc`, `!!bool maybe`: lenient, like every other unreadable value.
+            return str(node.value)
+
+    return build
+
+
+class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]
+    """The safe loader whose number, boolean and date scalars never raise and never cost unbounded time."""
+
+
+for _tag, _construct, _numeric in (
+    ("tag:yaml.org,2002:int", yaml.SafeLoader.construct_yaml_int, True),
+    ("tag:yaml.org,2002:float", yaml.SafeLoader.construct_yaml_float, True),
+    ("tag:yaml.org,2002:bool", yaml.SafeLoader.construct_yaml_bool, False),
+    ("tag:yaml.org,2002:timestamp", yaml.SafeLoader.construct_yaml_timestamp, False),
+):
+    _Loader.add_constructor(_tag, _lenient(_construct, _numeric))
+
+
+def _depth_bound(yaml_text: str) -> int:
+    """An upper bound of the nesting depth, cheap to compute.
+
+    A block collection nested in another starts at a greater column (a sequence level with its mapping
+    key at most once per mapping), and a block collection starts after a line's leading blanks and
+    indicators; so block depth is at most twice the longest such prefix. Flow collections add at most
+    their bracket depth (brackets inside quotes only make the bound looser).
+    """
+    longest = max(map(len, _LINE_PREFIX.findall(yaml_text)), default=0)
+    depth = deepest = 0
+    for char in re.findall(r"[\[\]{}]", yaml_text):
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth = max(0, depth - 1)
+    return 2 * longest + 2 + deepest
+
+
+def _event_depth(yaml_text: str, stop_above: int, line_offset: int) -> int:
+    """The exact nesting depth from the (non-recursive) event parser, stopping once past `stop_above`."""
+    depth = deepest = 0
+    loader = _Loader(yaml_text)
+    try:
+        while loader.check_event():
+            event = loader.get_event()
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > deepest:
+                    deepest = depth
+                    if deepest > stop_above:
+                        return deepest
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError as exc:
+        raise ParseError(_describe(exc), line=_problem_line(exc, line_offset)) from exc
+    finally:
+        loader.dispose()
+    return deepest
+
+
+def _deep(limits: LimitsConfig) -> ParseError:
+    if limits.max_yaml_depth > _DEPTH_CAP:
+        return ParseError(f"frontmatter nests deeper than {_DEPTH_CAP} levels (the parser's own bound)")
+    return ParseError(f"frontmatter nests deeper than {limits.max_yaml_depth} levels (limits.max_yaml_depth)")
+
+
+def _too_many(limits: LimitsConfig) -> ParseError:
+    return ParseError(f"frontmatter expands to more than {limits.max_yaml_nodes} values (limits.max_yaml_nodes)")
+
+
+def _check_tree(root: yaml.Node, limits: LimitsConfig) -> None:
+    """Refuse a composed document without aliases (a plain tree) that is too large or too deep."""
+    deepest = min(limits.max_yaml_depth, _DEPTH_CAP)
     budget = limits.max_yaml_nodes
-    stack: list[tuple[Any, int]] = [(value, 0)]
+    stack: list[tuple[yaml.Node, int]] = [(root, 1)]
     while stack:
         node, depth = stack.pop()
         budget -= 1
         if budget < 0:
-            raise ParseError(f"frontmatter expands to more than {limits.max_yaml_nodes} values (limits.max_yaml_nodes)")
-        if depth > limits.max_yaml_depth:
-            raise ParseError(f"frontmatter nests deeper than {limits.max_yaml_depth} levels (limits.max_yaml_depth)")
-        if isinstance(node, dict):
-            stack.extend((v, depth + 1) for v in node.values())
-            stack.extend((k, depth + 1) for k in node if isinstance(k, (list, dict, tuple)))
-        elif isinstance(node, (list, tuple)):
-            stack.extend((v, depth + 1) for v in node)
+            raise _too_many(limits)
+        if isinstance(node, yaml.ScalarNode):
+            continue
+        if depth > deepest:
+            raise _deep(limits)
+        if isinstance(node, yaml.SequenceNode):
+            stack.extend((child, depth + 1) for child in node.value)
+        else:
+            for key, value in node.value:
+                stack.append((key, depth + 1))
+                stack.append((value, depth + 1))
 
 
-def _nesting_depth(yaml_text: str) -> int:
-    """Bracket nesting of flow collections: libyaml and the constructor recurse on it."""
-    depth = deepest = 0
-    for char in yaml_text:
-        if char in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif char in "]}":
-            depth = max(0, depth - 1)
-    return deepest
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
+
+
+def _check_graph(root: yaml.Node, limits: LimitsConfig) -> None:
+    """Refuse a composed document whose tree, with every alias expanded, is too large, deep or aliased.
+
+    Sizes and heights are memoised per node, so this costs one visit per distinct node however much the
+    aliases would expand: a billion-laughs document, or merge keys (`<<: [*a, *a, *a]`) that make the
+    constructor copy entries exponentially, are refused before anything is built.
+    """
+    size: dict[int, int] = {}
+    height: dict[int, int] = {}
+    active: set[int] = set()
+    aliases = 0
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, finished = stack.pop()
+        key = id(node)
+        if finished:
+            kids = _children(node)
+            total = 1 + sum(size[id(k)] for k in kids)
+            tallest = 0 if isinstance(node, yaml.ScalarNode) else 1 + max((height[id(k)] for k in kids), default=0)
+            if total > limits.max_yaml_nodes:
+                raise _too_many(limits)
+            if tallest > min(limits.max_yaml_depth, _DEPTH_CAP):
+                raise _deep(limits)
+            size[key], height[key] = total, tallest
+            active.discard(key)
+            continue
+        if key in size:
+            aliases += 1
+            if aliases > limits.max_aliases:
+                raise ParseError(f"frontmatter uses more than {limits.max_aliases} YAML aliases (limits.max_aliases)")
+            continue
+        if key in active:
+            raise ParseError("frontmatter refers to itself through a YAML alias (a recursive structure)")
+        active.add(key)
+        stack.append((node, True))
+        # Reversed, so children are visited in document order: an anchor is finished before its aliases.
+        stack.extend((child, False) for child in reversed(_children(node)))
 
 
 def load_yaml(yaml_text: str, limits: LimitsConfig, line_offset: int = 1) -> Any:
-    """Load YAML with the safe (C) loader, within the configured bounds; raise ParseError otherwise."""
+    """Load YAML with the safe (C) loader, within the configured bounds; raise ParseError otherwise.
+
+    Order matters: the size is checked before parsing, the depth before composing (the C composer
+    recurses), the expanded size, depth and aliases before constructing (the constructor expands
+    merge keys), and the constructor itself keeps unbuildable numbers and dates as text.
+    """
     if len(yaml_text) > limits.max_frontmatter_bytes:
         raise ParseError(
             f"frontmatter is {len(yaml_text)} bytes, over the limit of {limits.max_frontmatter_bytes} "
             "(limits.max_frontmatter_bytes)"
         )
-    if ("[" in yaml_text or "{" in yaml_text) and _nesting_depth(yaml_text) > limits.max_yaml_depth:
-        raise ParseError(f"frontmatter nests deeper than {limits.max_yaml_depth} levels (limits.max_yaml_depth)")
-    if "*" in yaml_text and "&" in yaml_text and _ANCHOR.search(yaml_text):
-        aliases = len(_ALIAS.findall(yaml_text))
-        if aliases > limits.max_aliases:
-            raise ParseError(
-                f"frontmatter uses {aliases} YAML aliases, over the limit of {limits.max_aliases} (limits.max_aliases)"
-            )
+    ceiling = min(limits.max_yaml_depth, _DEPTH_CAP)
+    if _depth_bound(yaml_text) > _CHECK_ABOVE and _event_depth(yaml_text, ceiling, line_offset) > ceiling:
+        raise _deep(limits)
+    loader = _Loader(yaml_text)
     try:
-        value = yaml.load(yaml_text, Loader=_BaseLoader)
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        # Without an alias the document is a plain tree, checked by a cheaper walk.
+        (_check_graph if "*" in yaml_text else _check_tree)(node, limits)
+        return loader.construct_document(node)
     except yaml.YAMLError as exc:
         raise ParseError(_describe(exc), line=_problem_line(exc, line_offset)) from exc
     except RecursionError as exc:
-        raise ParseError(
-            f"frontmatter nests too deeply to read (limits.max_yaml_depth={limits.max_yaml_depth})"
-        ) from exc
-    _check_shape(value, limits)
-    return value
+        raise _deep(limits) from exc
+    finally:
+        loader.dispose()
 
 
 def read_frontmatter(text: str, limits: LimitsConfig) -> Frontmatter | None:
@@ -169,7 +320,7 @@ def read_frontmatter(text: str, limits: LimitsConfig) -> Frontmatter | None:
         if not lines:
             raise
         data = load_yaml(repaired, limits, line_offset=2)
-        shown = ", ".join(str(n + 1) for n in lines)
+        shown = ", ".join(str(n + 1) for n in lines[:10]) + (f" and {len(lines) - 10} more" if len(lines) > 10 else "")
         warnings.append(f"unquoted value starting with '@' on line {shown}: quoted to read the file")
     if data is None:
         data = {}
@@ -179,7 +330,8 @@ def read_frontmatter(text: str, limits: LimitsConfig) -> Frontmatter | None:
     return Frontmatter(data=data, body=body, body_line=body_line, warnings=warnings)
 
 
-_KEY_LINE = "^{key}[ \\t]*:[ \\t]*(?P<value>[^\\r\\n#]*?)[ \\t]*(?:#.*)?$"
+# Greedy and stripped afterwards: a lazy value followed by optional blanks is quadratic on a long line.
+_KEY_LINE = "^{key}[ \\t]*:(?P<value>[^\\r\\n#]*)(?:#[^\\r\\n]*)?$"
 
 
 def raw_scalar(yaml_text: str, key: str) -> str | None:

@@ -97,7 +97,8 @@ def normalize_priority(value: Any) -> Priority | None:
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
-        if not math.isfinite(value):
+        # Integers compare exactly at any size; only floats can be NaN or infinite.
+        if isinstance(value, float) and not math.isfinite(value):
             return None
         # Integer priorities (yoda) run higher = more important on a 1..10 scale.
         if value >= 8:
@@ -158,7 +159,12 @@ def format_datetime(value: datetime | None) -> str | None:
     """The ledger's one datetime text form: `YYYY-MM-DDTHH:MM:SSZ`, sortable as text."""
     if value is None:
         return None
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # Not strftime: its %Y does not pad years before 1000 (`due: 0001-01-01`), which would not parse back.
+    moment = value.astimezone(UTC)
+    return (
+        f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}T"
+        f"{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}Z"
+    )
 
 
 def parse_stored_datetime(text: str | None) -> datetime | None:
@@ -180,7 +186,7 @@ def duration_hours(value: Any, effort: EffortConfig) -> float | None:
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, (int, float)):
-        return float(value) if math.isfinite(value) and value >= 0 else None
+        return _finite(value)
     if not isinstance(value, str):
         return None
     text = value.strip().lower()
@@ -204,11 +210,20 @@ def duration_hours(value: Any, effort: EffortConfig) -> float | None:
     return total if found and math.isfinite(total) else None
 
 
+def _finite(value: float) -> float | None:
+    """A YAML number as a finite float of at least 0; None for NaN, infinities, negatives, integers past float range."""
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) and number >= 0 else None
+
+
 def _number(value: Any) -> float | None:
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, (int, float)):
-        return float(value) if math.isfinite(value) and value >= 0 else None
+        return _finite(value)
     if isinstance(value, str):
         try:
             number = float(value.strip().replace(",", ""))
@@ -229,15 +244,28 @@ def normalize_effort(fields: dict[str, Any], effort: EffortConfig) -> Effort:
         if parsed is not None and parsed > 0:
             # A bare number under `estimate` is story points in the early templates.
             if key == "estimate" and isinstance(raw, (int, float)):
-                return Effort(float(raw) * effort.hours_per_point, "estimate (points)")
+                hours = _finite(parsed * effort.hours_per_point)
+                if hours is not None:
+                    return Effort(hours, "estimate (points)")
+                continue
             return Effort(parsed, key)
-    points = _number(fields.get("story_points"))
-    if points is not None and points > 0:
-        return Effort(points * effort.hours_per_point, "story_points")
+    points = _number(_leading_number(fields.get("story_points")))
+    hours = _finite(points * effort.hours_per_point) if points is not None else None
+    if hours is not None and hours > 0:
+        return Effort(hours, "story_points")
     tokens = _number(fields.get("estimated_tokens"))
     if tokens is not None and tokens > 0 and effort.tokens_per_hour > 0:
         return Effort(tokens / effort.tokens_per_hour, "estimated_tokens")
     return Effort(effort.default_hours, "default", assumed=True)
+
+
+def _leading_number(value: Any) -> Any:
+    """`8 (estimated)`, `5 points` -> `8`, `5` (bold-line files write such story points); others as given."""
+    if isinstance(value, str):
+        match = re.match(r"\s*(\d+(?:\.\d+)?)\b", value)
+        if match:
+            return match.group(1)
+    return value
 
 
 def normalize_hours(value: Any, effort: EffortConfig) -> float | None:
@@ -254,6 +282,8 @@ def normalize_id(value: Any) -> str | None:
         return None
     if isinstance(value, float) and value.is_integer():
         value = int(value)
+    if isinstance(value, int) and value.bit_length() > 600:
+        return None  # no id has 180 digits; str() of a huge integer can even raise
     if isinstance(value, (int, float)):
         return str(value)
     if not isinstance(value, str):
@@ -266,7 +296,9 @@ def normalize_id(value: Any) -> str | None:
     return text[:200]
 
 
-_ID_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z]+)*-\d+(?:\.\d+)*")
+# An id starts a word (or follows another id's number: `TSK-1-TSK-2`): starting inside a run like
+# `a-a-a-...` at every letter made a long relation string cost quadratic time.
+_ID_IN_TEXT = re.compile(r"(?:(?<![A-Za-z0-9-])|(?<=\d-))[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z]+)*-\d+(?:\.\d+)*")
 
 
 def normalize_refs(value: Any, limit: int = 10_000) -> list[str]:
@@ -280,7 +312,7 @@ def normalize_refs(value: Any, limit: int = 10_000) -> list[str]:
         items = list(value.keys())
     else:
         items = [value]
-    refs: list[str] = []
+    refs: dict[str, None] = {}  # ordered, and constant-time to dedupe (100,000 references are real input)
     for item in items:
         if isinstance(item, dict):
             item = item.get("id") or item.get("ticket") or item.get("task")
@@ -293,10 +325,10 @@ def normalize_refs(value: Any, limit: int = 10_000) -> list[str]:
         for candidate in candidates:
             ref = normalize_id(candidate.strip() if isinstance(candidate, str) else candidate)
             if ref and ref not in refs:
-                refs.append(ref)
+                refs[ref] = None
                 if len(refs) >= limit:
-                    return refs
-    return refs
+                    return list(refs)
+    return list(refs)
 
 
 _NO_ASSIGNEE = {"", "unassigned", "none", "null", "nobody", "n/a", "tbd", "-", "[]"}
@@ -314,7 +346,7 @@ def normalize_assignee(value: Any) -> str | None:
         return normalize_assignee(value.get("id") or value.get("name"))
     if value is None or isinstance(value, bool):
         return None
-    text = str(value).strip()
+    text = _str(value).strip()
     if text.lower() in _NO_ASSIGNEE or "{{" in text:
         return None
     return text.lstrip("@").strip()[:200] or None
@@ -342,25 +374,42 @@ def normalize_money(value: Any) -> float | None:
         elif text.endswith("m"):
             scale, text = 1e6, text[:-1]
         number = _number(text)
-        return number * scale if number is not None else None
+        return _finite(number * scale) if number is not None else None
     return _number(value)
 
 
 def normalize_text(value: Any, limit: int = 500) -> str:
     """Display text from a scalar or a one-item list (`title: [Issue Title]`), single line, bounded."""
     if isinstance(value, (list, tuple)):
-        value = " ".join(str(v) for v in value if v is not None)
+        value = " ".join(_str(v) for v in value if v is not None)
     if value is None:
         return ""
-    text = " ".join(str(value).split())
+    text = " ".join(_str(value).split())
     return text[:limit]
 
 
+def _str(value: Any) -> str:
+    """str() that never raises: Python refuses to turn an integer of over 4300 digits into text."""
+    try:
+        return str(value)
+    except ValueError:
+        return "(a number too long to show)"
+
+
 _CHECKBOX = re.compile(r"^[ \t]*(?:[-*+]|\d+[.)])[ \t]+\[([ xX])\]", re.MULTILINE)
+# A fenced code block (``` or ~~~, closed by the same fence or the end of the text).
+# The fence is possessive: giving back backticks to retry could only fail again, and on a long run of
+# backticks with no newline after it the retries made this quadratic.
+_FENCED = re.compile(r"^[ \t]*(`{3,}+|~{3,}+)[^\n]*\n.*?(?:^[ \t]*\1[ \t]*$|\Z)", re.MULTILINE | re.DOTALL)
 
 
 def count_checkboxes(body: str) -> tuple[int, int]:
-    """(done, total) markdown checkboxes: `- [x]`, `* [ ]`, `1. [X]`."""
+    """(done, total) markdown checkboxes: `- [x]`, `* [ ]`, `1. [X]`.
+
+    Checkboxes inside fenced code blocks are examples, not milestones, and are not counted.
+    """
+    if "```" in body or "~~~" in body:
+        body = _FENCED.sub("", body)
     marks = _CHECKBOX.findall(body)
     return sum(1 for m in marks if m in "xX"), len(marks)
 

@@ -18,6 +18,7 @@ from taskdist.errors import ParseError
 from taskdist.models import Kind, Status, Ticket
 from taskdist.tickets import normalize as nz
 from taskdist.tickets.frontmatter import raw_scalar, read_frontmatter, split, to_json_safe
+from taskdist.tickets.marker import NO_HINTS, ProjectHints
 
 _A_ID_KEYS = ("task_id", "pr_id", "comment_id", "issue_id", "epic_id", "project_id")
 _A_KIND = {
@@ -76,10 +77,16 @@ _HEADING_ID = re.compile(
     r"^#{1,3}\s+(?:\w+:\s*)?(?:\*\*)?\[?(?P<id>[A-Z][A-Z0-9]*(?:-[A-Z]+)*-\d+(?:\.\d+)*)\b\]?(?:\*\*)?[:\s-]*(?P<title>.*)$",
     re.MULTILINE,
 )
-# `**Status**: done`, `- **Priority**: High` and `**Priority:** High`.
+# `**Status**: done`, `- **Priority**: High` and `**Priority:** High`. The value is greedy up to its
+# last non-blank: a lazy value before trailing blanks was quadratic on a long line of spaces.
 _BOLD_FIELD = re.compile(
-    r"^[ \t]*(?:[-*+][ \t]+)?\*\*(?P<key>[A-Za-z][A-Za-z _-]{0,30})(?::\*\*|\*\*[ \t]*:)[ \t]*(?P<value>.+?)[ \t]*$",
+    r"^[ \t]*(?:[-*+][ \t]+)?\*\*(?P<key>[A-Za-z][A-Za-z _-]{0,30})(?::\*\*|\*\*[ \t]*:)[ \t]*"
+    r"(?P<value>.*[^ \t\n])[ \t]*$",
     re.MULTILINE,
+)
+# `## Status: ✅ COMPLETED`: the same two fields written as a heading.
+_HEADING_FIELD = re.compile(
+    r"^#{2,4}[ \t]+(?P<key>Status|Priority)[ \t]*:[ \t]*(?P<value>.*[^ \t#\n])[ \t#]*$", re.MULTILINE
 )
 _TEMPLATE_TEXT = re.compile(r"\{\{|\}\}")
 
@@ -169,14 +176,15 @@ def _kind_from_words(value: Any) -> Kind | None:
     return None
 
 
-def _kind_from_id(ticket_id: str) -> Kind | None:
+def _kind_from_id(ticket_id: str, hints: ProjectHints) -> Kind | None:
+    """From the id's prefix: the project's own prefixes (its marker) first, then the usual ones."""
     prefix = ticket_id.split("-", 1)[0].upper() if "-" in ticket_id else ""
-    return _PREFIX_KIND.get(prefix)
+    return hints.kind_for_prefix(prefix) or _PREFIX_KIND.get(prefix)
 
 
-def _kind_from_folder(rel_path: PurePosixPath) -> Kind | None:
+def _kind_from_folder(rel_path: PurePosixPath, hints: ProjectHints) -> Kind | None:
     for part in reversed(rel_path.parts[:-1]):
-        kind = _FOLDER_KIND.get(part.lower())
+        kind = hints.kind_for_folder(part.lower()) or _FOLDER_KIND.get(part.lower())
         if kind:
             return kind
     return None
@@ -223,9 +231,15 @@ def _names(value: Any) -> list[str]:
     return names
 
 
-def _relations(data: dict[str, Any], meta: dict[str, Any], own_key: str | None, limit: int) -> dict[str, list[str]]:
-    """Every relation field, unioned from top level and `metadata`, keyed by field name."""
+def _relations(
+    data: dict[str, Any], meta: dict[str, Any], own_key: str | None, limit: int
+) -> tuple[dict[str, list[str]], list[str]]:
+    """Every relation field, unioned from top level and `metadata`, keyed by field name.
+
+    Each keeps at most `limit` references; the second value names the fields that had more.
+    """
     relations: dict[str, list[str]] = {}
+    cut: list[str] = []
     keys = (
         *DEPENDS_KEYS,
         *BLOCKS_KEYS,
@@ -245,14 +259,15 @@ def _relations(data: dict[str, Any], meta: dict[str, Any], own_key: str | None, 
     for key in keys:
         if key == own_key:
             continue
-        refs: list[str] = []
+        # A dict keeps order and dedupes in constant time (a list scan was quadratic at 10,000 references).
+        refs: dict[str, None] = {}
         for source in (data, meta):
-            for ref in nz.normalize_refs(source.get(key), limit):
-                if ref not in refs:
-                    refs.append(ref)
+            refs.update(dict.fromkeys(nz.normalize_refs(source.get(key), limit + 1)))
+        if len(refs) > limit:
+            cut.append(key)
         if refs:
-            relations[key] = refs[:limit]
-    return relations
+            relations[key] = list(refs)[:limit]
+    return relations, cut
 
 
 def _parent(kind: Kind, relations: dict[str, list[str]], own_id: str) -> str | None:
@@ -269,9 +284,10 @@ def _parent(kind: Kind, relations: dict[str, list[str]], own_id: str) -> str | N
 
 
 def _bold_fields(body: str) -> dict[str, Any]:
-    """Legacy files without frontmatter: `**Status**: done` lines become fields."""
+    """Legacy files without frontmatter: `**Status**: done` (or `## Status: done`) lines become fields."""
     fields: dict[str, Any] = {}
-    for match in _BOLD_FIELD.finditer(body[:20000]):
+    head = body[:20000]
+    for match in (*_BOLD_FIELD.finditer(head), *_HEADING_FIELD.finditer(head)):
         key = nz._word_key(match.group("key"))
         if key and key not in fields:
             fields[key] = match.group("value")
@@ -303,11 +319,14 @@ def _title_from_body(body: str) -> str:
     return ""
 
 
-def read_ticket(text: str, rel_path: str, project: str, abs_path: str, config: Config) -> ReadResult:
+def read_ticket(
+    text: str, rel_path: str, project: str, abs_path: str, config: Config, hints: ProjectHints = NO_HINTS
+) -> ReadResult:
     """Read one file's text into a Ticket; raise ParseError when it cannot be a ticket.
 
     `rel_path` (POSIX, relative to the import root) drives folder-based rules; `abs_path` is stored
-    as the ticket's source and never replaced by a `file_path:` key inside the file.
+    as the ticket's source and never replaced by a `file_path:` key inside the file. `hints` are the
+    prefixes and folder names of the project's `.ai-trackdown/config.yaml`, if it has one.
     """
     path = PurePosixPath(rel_path)
     parsed = read_frontmatter(text, config.limits)
@@ -319,8 +338,15 @@ def read_ticket(text: str, rel_path: str, project: str, abs_path: str, config: C
         name_id = _NAME_ID.match(path.name)
         bold_id = nz.normalize_id(data.get("id"))
         ticket_id = bold_id or (heading.group("id") if heading else None) or (name_id.group("id") if name_id else None)
-        if not ticket_id or not ({"status", "priority"} & data.keys()):
-            raise ParseError("no YAML frontmatter, and no ticket id with **Status**/**Priority** lines: not a ticket")
+        # Prose mentions ids all the time: without frontmatter, a file is a ticket only when it also has
+        # **Status**/**Priority** lines, or when its first heading names the id its file name starts with
+        # (`T-045-fix-tests.md` opening with `# **[T-045]** Fix tests`).
+        named = bool(heading and name_id and heading.group("id") == name_id.group("id"))
+        if not ticket_id or not ({"status", "priority"} & data.keys() or named):
+            raise ParseError(
+                "no YAML frontmatter, and no ticket id with **Status**/**Priority** lines or a heading "
+                "naming the file's id: not a ticket"
+            )
         if heading and heading.group("id") == ticket_id and "title" not in data:
             data["title"] = heading.group("title").strip().strip("*").strip()
         dialect = "D"
@@ -362,7 +388,7 @@ def read_ticket(text: str, rel_path: str, project: str, abs_path: str, config: C
     if ticket_id is None:
         raise ParseError("no ticket id: no id field (id, task_id, issue_id, epic_id, pr_id) and none in the file name")
 
-    kind = kind or _kind_from_id(ticket_id) or _kind_from_folder(path) or Kind.TASK
+    kind = kind or _kind_from_id(ticket_id, hints) or _kind_from_folder(path, hints) or Kind.TASK
 
     status_value = _lookup(data, meta, "state") if nz.normalize_status(data.get("state")) else None
     raw_status = status_value if status_value is not None else data.get("status")
@@ -389,7 +415,11 @@ def read_ticket(text: str, rel_path: str, project: str, abs_path: str, config: C
         title = ticket_id
 
     limit = config.limits.max_relations
-    relations = _relations(data, meta, own_key, limit)
+    relations, cut = _relations(data, meta, own_key, limit)
+    if cut:
+        warnings.append(
+            f"more than {limit} references in {', '.join(cut)}: only the first {limit} kept (limits.max_relations)"
+        )
     if dialect == "ccpm" and "#" in ticket_id:
         epic = ticket_id.split("#", 1)[0]
         relations = {k: [f"{epic}#{r}" if r.isdigit() else r for r in v] for k, v in relations.items()}
@@ -398,6 +428,10 @@ def read_ticket(text: str, rel_path: str, project: str, abs_path: str, config: C
     blocks = _union(relations, BLOCKS_KEYS, ticket_id)
     parent = _parent(kind, relations, ticket_id)
 
+    if "\r" in body:
+        # Windows (CRLF) and old Mac (CR) line ends: the ledger keeps one form (the file is untouched),
+        # and a stray CR would otherwise show as `\x0d` in every report.
+        body = body.replace("\r\n", "\n").replace("\r", "\n")
     effort = nz.normalize_effort({**meta, **data}, config.effort)
     done, total = nz.count_checkboxes(body)
     skills, skills_source = _skills(data, meta, config)
@@ -410,8 +444,9 @@ def read_ticket(text: str, rel_path: str, project: str, abs_path: str, config: C
     if isinstance(content, str) and content.strip() == body.strip():
         # A known tool bug repeats the whole body as `content:`; the real body is kept once.
         frontmatter["content"] = "(copy of the body; not stored twice)"
-    if "file_path" in frontmatter and isinstance(frontmatter["file_path"], str):
-        warnings.append("ignored the file_path field: the file's real location is used")
+    # `file_path:` (the same tool bug, an absolute path on the author's machine) is kept verbatim in the
+    # frontmatter but never used: the ticket's path is where the file really is. No warning: 238 real
+    # files carry it, and a warning on each would bury the ones that matter.
 
     ticket = Ticket(
         project=project,
@@ -454,9 +489,8 @@ def read_ticket(text: str, rel_path: str, project: str, abs_path: str, config: C
 
 
 def _union(relations: dict[str, list[str]], keys: tuple[str, ...], own_id: str) -> tuple[str, ...]:
-    refs: list[str] = []
+    refs: dict[str, None] = {}
     for key in keys:
-        for ref in relations.get(key, ()):
-            if ref != own_id and ref not in refs:
-                refs.append(ref)
+        refs.update(dict.fromkeys(relations.get(key, ())))
+    refs.pop(own_id, None)
     return tuple(refs)

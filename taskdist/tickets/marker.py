@@ -1,0 +1,80 @@
+"""The ai-trackdown project marker `.ai-trackdown/config.yaml`: the id prefixes and folder names it declares.
+
+ai-trackdown-tools writes `naming_conventions.{project,epic,issue,task,pr}_prefix` and
+`structure.{projects,epics,issues,tasks,prs}_dir`. A project that renamed them (`STORY-12` for
+issues, a `stories/` folder) is read with its own words: these hints are consulted before the
+built-in prefix and folder tables. The marker is looked for in the import root and its parent (where
+`tasks_directory` puts it); a missing marker means no hints, a broken one a warning.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from taskdist.config import LimitsConfig
+from taskdist.errors import ParseError
+from taskdist.models import Kind
+from taskdist.tickets.frontmatter import load_yaml
+
+MARKER = Path(".ai-trackdown") / "config.yaml"
+_KINDS = {"project": Kind.PROJECT, "epic": Kind.EPIC, "issue": Kind.ISSUE, "task": Kind.TASK, "pr": Kind.PR}
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectHints:
+    """Id prefixes (upper case) and folder names (lower case) a project declares for each kind."""
+
+    prefixes: tuple[tuple[str, Kind], ...] = ()
+    folders: tuple[tuple[str, Kind], ...] = ()
+    source: str | None = None
+
+    def kind_for_prefix(self, prefix: str) -> Kind | None:
+        for name, kind in self.prefixes:
+            if name == prefix:
+                return kind
+        return None
+
+    def kind_for_folder(self, folder: str) -> Kind | None:
+        for name, kind in self.folders:
+            if name == folder:
+                return kind
+        return None
+
+
+NO_HINTS = ProjectHints()
+
+
+def load_hints(root: Path, limits: LimitsConfig) -> tuple[ProjectHints, tuple[str, str] | None]:
+    """The hints of the marker nearest to `root` (itself, then its parent), and (path, reason) if it is broken."""
+    folder = root if root.is_dir() else root.parent
+    for candidate in (folder / MARKER, folder.parent / MARKER):
+        if candidate.is_file():
+            return _read(candidate, limits)
+    return NO_HINTS, None
+
+
+def _read(path: Path, limits: LimitsConfig) -> tuple[ProjectHints, tuple[str, str] | None]:
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(limits.max_frontmatter_bytes + 1)
+        raw = load_yaml(data.decode("utf-8", "replace"), limits)
+    except (OSError, ParseError) as exc:
+        reason = exc.reason if isinstance(exc, ParseError) else (exc.strerror or str(exc))
+        return NO_HINTS, (str(path), f"project marker not used: {reason}")
+    if not isinstance(raw, dict):
+        return NO_HINTS, (str(path), "project marker not used: not a mapping of settings")
+    prefixes: list[tuple[str, Kind]] = []
+    folders: list[tuple[str, Kind]] = []
+    naming = raw.get("naming_conventions")
+    structure = raw.get("structure")
+    for word, kind in _KINDS.items():
+        if isinstance(naming, dict):
+            prefix = naming.get(f"{word}_prefix")
+            if isinstance(prefix, str) and prefix.strip():
+                prefixes.append((prefix.strip().rstrip("-").upper(), kind))
+        if isinstance(structure, dict):
+            name = structure.get(f"{word}s_dir")
+            if isinstance(name, str) and name.strip():
+                folders.append((Path(name.strip()).name.lower(), kind))
+    return ProjectHints(tuple(prefixes), tuple(folders), str(path)), None
