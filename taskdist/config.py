@@ -98,6 +98,28 @@ class LedgerConfig:
     lock_timeout_seconds: float = 30.0
 
 
+@dataclass(frozen=True, slots=True)
+class RebalanceConfig:
+    """Guard rails of `taskdist rebalance` (docs/rebalance.md).
+
+    An agent is overloaded above `overloaded_above` utilization (the larger of hours over
+    capacity x availability and tickets over max_tasks); a move may only fill its target up to
+    `target_below`. A move's gain (value change plus `balance_weight` x priority x the share of the
+    overload it relieves, on the 0-100 priority scale) must exceed `min_gain`. At most `max_moves` per
+    run and `max_moves_per_agent` per agent (moving in or out); a ticket moved within
+    `cooldown_hours` stays where it is.
+    """
+
+    overloaded_above: float = 1.0
+    target_below: float = 0.85
+    min_gain: float = 1.0
+    balance_weight: float = 0.5
+    max_moves: int = 10
+    max_moves_per_agent: int = 3
+    cooldown_hours: float = 24.0
+    reimport: bool = True
+
+
 def _default_thresholds() -> list[float]:
     return [1.0, 2.0, 3.0, 5.0, 7.0, 10.0, 14.0, 21.0, 30.0]
 
@@ -308,6 +330,7 @@ class Config:
     progress: ProgressConfig = field(default_factory=ProgressConfig)
     escalation: EscalationConfig = field(default_factory=EscalationConfig)
     matching: MatchingConfig = field(default_factory=MatchingConfig)
+    rebalance: RebalanceConfig = field(default_factory=RebalanceConfig)
     path: str | None = None
 
     def resolve(self, relative: str) -> Path:
@@ -417,6 +440,7 @@ SECTIONS: dict[str, Any] = {
     "progress": ProgressConfig,
     "escalation": EscalationConfig,
     "matching": MatchingConfig,
+    "rebalance": RebalanceConfig,
 }
 
 
@@ -565,6 +589,18 @@ limits:
 ledger:
   # How long a writing command waits for another writer before exiting with code 75.
   lock_timeout_seconds: 30
+
+# Guard rails of `taskdist rebalance` (docs/rebalance.md). Only tickets not yet started move, from
+# agents above overloaded_above utilization to eligible agents that stay below target_below.
+rebalance:
+  overloaded_above: 1.0
+  target_below: 0.85
+  min_gain: 1.0            # on the 0-100 priority scale: value gained plus overload relieved
+  balance_weight: 0.5
+  max_moves: 10            # per run
+  max_moves_per_agent: 3   # per run, moving in or out
+  cooldown_hours: 24       # a ticket moved this recently is not moved again
+  reimport: true           # re-import the configured sources first
 
 # How each priority factor is computed (formulas and a worked example: docs/scoring.md).
 priority:

@@ -75,7 +75,7 @@ REPORTS = [
     Report("queue", ("--project", EVERYTHING)),
     Report("assign"),
     Report("next", (AGENT,)),
-    Report("rebalance"),
+    Report("rebalance", formats=("table", "json")),
     Report("simulate"),
 ]
 

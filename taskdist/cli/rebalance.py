@@ -1,4 +1,4 @@
-"""Commands of the cron side: runs and history (rebalance joins them)."""
+"""Commands of the cron side: rebalance, runs and history."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ from typing import Annotated
 
 import typer
 
-from taskdist.cli.common import ConfigOpt, DbOpt, FormatOpt, NowOpt, ProjectOpt, make_run, require_ledger
+from taskdist.cli.common import ConfigOpt, DbOpt, FormatOpt, NowOpt, ProjectOpt, QuietOpt, make_run, require_ledger
 
 
 def register(app: typer.Typer) -> None:
+    app.command("rebalance")(rebalance)
     app.command("runs")(runs)
     app.command("history")(history)
 
@@ -49,3 +50,32 @@ def history(
     with run.ledger() as ledger:
         found = ticket_history(ledger, ticket, project)
     render_history(run.out, found)
+
+
+def rebalance(
+    apply: Annotated[bool, typer.Option("--apply", help="Write the moves and escalations (default: dry run).")] = False,
+    quiet: QuietOpt = False,
+    fmt: FormatOpt = "table",
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+    now: NowOpt = None,
+) -> None:
+    """The cron job: re-import, re-score, move not-started work off overloaded agents, sweep escalations.
+
+    A dry run unless --apply. With --quiet nothing is printed on success. A second writer waits
+    ledger.lock_timeout_seconds, then exits with code 75.
+    """
+    from taskdist.config import Source
+    from taskdist.rebalance import rebalance as run_rebalance
+    from taskdist.render.rebalance import render_rebalance
+
+    run = make_run(db, now, fmt, config=config, quiet=quiet, formats=("table", "json"))
+    cfg = run.workspace.config
+    sources = [Source(path=str(cfg.resolve(s.path)), project=s.project) for s in cfg.sources]
+    roster = cfg.resolve(cfg.roster) if cfg.roster else None
+    if not sources and not run.workspace.db_exists:
+        require_ledger(run)
+    with run.ledger(create=bool(sources)) as ledger:
+        report = run_rebalance(ledger, cfg, run.now, apply=apply, sources=sources, roster=roster)
+    if not quiet:
+        render_rebalance(run.out, report)

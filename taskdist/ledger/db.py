@@ -33,19 +33,33 @@ class Ledger:
     path: Path
     lock_timeout: float
     run_id: int | None = None
+    _depth: int = 0
 
     @property
     def conn(self) -> sqlite3.Connection:
         return self.db.conn
 
     @contextmanager
-    def writing(self, command: str, now: datetime, config_hash: str | None = None) -> Iterator[Ledger]:
+    def writing(
+        self, command: str, now: datetime, config_hash: str | None = None, *, dry_run: bool = False
+    ) -> Iterator[Ledger]:
         """One atomic write transaction, holding the write lock from its first statement.
 
         A run row is added lazily (`ensure_run`) by the first real change, so a command that finds
-        nothing to do leaves the ledger byte-for-byte unchanged.
+        nothing to do leaves the ledger byte-for-byte unchanged. With `dry_run` everything is computed
+        and written inside the transaction exactly as for real, then rolled back: what a dry run
+        prints is what the real run writes. Nested calls (rebalance runs the import inside its own
+        transaction) join the outer transaction and run.
         """
+        if self._depth:
+            self._depth += 1
+            try:
+                yield self
+            finally:
+                self._depth -= 1
+            return
         self._pending_run = (command, format_datetime(now), config_hash)
+        self._depth = 1
         try:
             with self.db.atomic():
                 try:
@@ -58,12 +72,18 @@ class Ledger:
                         self.conn.execute(
                             "UPDATE runs SET finished_at = ? WHERE id = ?", (format_datetime(now), self.run_id)
                         )
+                    if dry_run:
+                        raise _DryRun
                 finally:
                     self.run_id = None
+        except _DryRun:
+            pass
         except sqlite3.OperationalError as exc:
             if "locked" in str(exc) or "busy" in str(exc):
                 raise _busy(self.lock_timeout) from exc
             raise TaskdistError(f"the ledger at {self.path} could not be written: {exc}") from exc
+        finally:
+            self._depth = 0
 
     def ensure_run(self) -> int:
         """The id of this command's run row, inserting it on first use inside `writing()`."""
@@ -99,6 +119,10 @@ class Ledger:
 
     def close(self) -> None:
         self.conn.close()
+
+
+class _DryRun(Exception):
+    """Raised at the end of a dry run's transaction so that sqlite-utils rolls it back."""
 
 
 def _busy(timeout: float) -> LedgerBusy:

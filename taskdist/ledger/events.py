@@ -36,3 +36,11 @@ def runs(ledger: Ledger, limit: int = 50) -> list[dict[str, Any]]:
         }
         for r in cursor
     ]
+
+
+def tickets_with_event_since(ledger: Ledger, kind: str, since: str) -> set[tuple[str, str]]:
+    """(project, ticket) of every ticket with an event of `kind` at or after `since` (ledger time text)."""
+    cursor = ledger.conn.execute(
+        "SELECT DISTINCT project, ticket FROM events WHERE kind = ? AND at >= ? AND ticket IS NOT NULL", (kind, since)
+    )
+    return {(r[0], r[1]) for r in cursor}
