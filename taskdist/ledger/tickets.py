@@ -155,8 +155,10 @@ def file_states(ledger: Ledger, project: str) -> dict[str, FileState]:
     )
     states = {}
     for r in cursor:
+        # Almost every file has no warning: skip json.loads for "[]" (a third of a warm 100k re-import).
+        warnings = [] if r[12] == "[]" else json.loads(r[12])
         states[r[0]] = FileState(
-            r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), r[7], r[8], r[9], r[10], r[11], json.loads(r[12])
+            r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), r[7], r[8], r[9], r[10], r[11], warnings
         )
     return states
 
