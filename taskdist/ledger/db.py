@@ -151,7 +151,13 @@ def open_ledger(path: Path, *, create: bool = False, lock_timeout: float = 30.0)
             db.enable_wal()
         conn.execute("PRAGMA synchronous = NORMAL")
         if migrations.pending(db):
-            migrations.apply(db)
+            with db.atomic():
+                # Two commands opening a new ledger at once must not both migrate it: take the write
+                # lock (rewriting user_version is a write), then look again. apply() nests in savepoints.
+                version = conn.execute("PRAGMA user_version").fetchone()[0]
+                conn.execute(f"PRAGMA user_version = {int(version)}")
+                if migrations.pending(db):
+                    migrations.apply(db)
     except sqlite3.DatabaseError as exc:
         if "locked" in str(exc) or "busy" in str(exc):
             raise _busy(lock_timeout) from exc
