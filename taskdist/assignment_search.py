@@ -24,7 +24,7 @@ from taskdist.assignment import EPS, IntArray, Problem, agent_total
 DEFAULT_BUDGET = 100_000
 # On large instances the slot solve leaves little to gain and each change costs more: a smaller budget.
 LARGE_PAIRS = 200_000
-LARGE_BUDGET = 10_000
+LARGE_BUDGET = 5_000
 
 
 class _State:

@@ -88,7 +88,9 @@ def candidate_agents(ctx: Context, k: int) -> Candidates:
     eligible = [r for r in rows if r.eligible]
     best = eligible[0].agent if eligible else None
     holder = t.assignee[k]
-    if holder is not None:
+    if not state.agents:
+        verdict = "no roster imported: import one with `taskdist import --roster ROSTER.yaml`"
+    elif holder is not None:
         verdict = f"held by {holder}: `assign` keeps it there (rebalancing may move not-started work)"
     elif t.status[k] in ("in_progress", "review"):
         verdict = f"{t.status[k]}: started work is not re-planned"

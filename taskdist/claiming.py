@@ -61,9 +61,11 @@ def resolve_agent(ctx: Context, ref: str) -> int:
     """The roster position of an agent named by id, name or alias (any case, `@` optional)."""
     from taskdist.roster import alias_index
 
+    if not ctx.state.agents:
+        raise UsageError("no roster imported: run `taskdist import --roster ROSTER.yaml` first")
     agent_id = alias_index(ctx.state.agents).get(ref.lower().lstrip("@").strip())
     if agent_id is None:
-        known = ", ".join(a.id for a in ctx.state.agents[:8]) or "none: import a roster with --roster"
+        known = ", ".join(a.id for a in ctx.state.agents[:8]) + (", ..." if len(ctx.state.agents) > 8 else "")
         raise UsageError(f"no agent {ref!r} in the roster (agents: {known}); list them with `taskdist agents`")
     return next(k for k, a in enumerate(ctx.state.agents) if a.id == agent_id)
 

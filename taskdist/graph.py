@@ -126,9 +126,10 @@ def build_graph(
         """Case-insensitive lookup, built on the first miss; ids equal but for case are ambiguous."""
         if project not in folded:
             here = index[project]
-            table = {t.casefold(): k for t, k in here.items()}
+            folded_ids = list(map(str.casefold, here))
+            table = dict(zip(folded_ids, here.values(), strict=True))
             if len(table) < len(here):
-                for key, count in Counter(map(str.casefold, here)).items():
+                for key, count in Counter(folded_ids).items():
                     if count > 1:
                         del table[key]
             folded[project] = table
@@ -162,9 +163,7 @@ def build_graph(
         # The same edge stated from both ends (depends_on and blocks) counts once.
         unique = np.unique(src_a * max(n, 1) + dst_a)
         src_a, dst_a = unique // max(n, 1), unique % max(n, 1)
-    out: dict[int, list[int]] = {}
-    for u, v in zip(src_a.tolist(), dst_a.tolist(), strict=True):
-        out.setdefault(u, []).append(v)
+    out = _adjacency(src_a, dst_a)
 
     closed = np.asarray(closed, dtype=bool)
     blocked = np.zeros(n, dtype=bool)
@@ -189,6 +188,13 @@ def build_graph(
         _out=out,
         _order=order if not rest else [],
     )
+
+
+def _adjacency(src: npt.NDArray[np.int64], dst: npt.NDArray[np.int64]) -> dict[int, list[int]]:
+    out: dict[int, list[int]] = {}
+    for u, v in zip(src.tolist(), dst.tolist(), strict=True):
+        out.setdefault(u, []).append(v)
+    return out
 
 
 def _topological(

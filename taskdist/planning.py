@@ -27,7 +27,7 @@ from taskdist.errors import UsageError
 from taskdist.learning import Learned, OutcomeRecord, learn
 from taskdist.ledger import assignments as store
 from taskdist.ledger.db import Ledger
-from taskdist.matching import PARTS, AgentState, Compatibility, agent_state, compatibility, distinct_sets
+from taskdist.matching import AgentState, Compatibility, agent_state, compatibility, distinct_sets
 from taskdist.priority import Scores
 
 IntArray = npt.NDArray[np.int64]
@@ -488,10 +488,3 @@ def run_assign(
             )
         plan.applied = True
     return plan
-
-
-def parts_of(ctx: Context, k: int, a: int) -> dict[str, float]:
-    return ctx.compat.parts(int(ctx.which[k]), a)
-
-
-__all__ = ["PARTS", "Context", "Plan", "load_context", "make_plan", "run_assign"]

@@ -147,3 +147,18 @@ def test_a_slot_cost_spreads_equal_candidates_but_leaves_no_ticket_out() -> None
     result = solve(alone)
     assert result.agent_of.tolist() == [0, 0]
     assert result.objective == pytest.approx(0.5 + 0.4 * 0.9)
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=SEEDS, n=st.integers(1, 15), m=st.integers(2, 5))
+def test_no_runner_up_switch_would_gain(seed: int, n: int, m: int) -> None:
+    from taskdist.assignment_search import runner_ups
+
+    problem = random_problem(np.random.default_rng(seed), n, m)
+    solution = solve(problem)
+    for j, second in enumerate(runner_ups(problem, solution.agent_of)):
+        if second is None:
+            continue
+        agent, loss = second
+        assert agent != solution.agent_of[j] and problem.value(j, agent) > 0
+        assert loss >= -1e-9

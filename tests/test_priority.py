@@ -267,3 +267,15 @@ def test_priority_config_validation() -> None:
     custom = replace(Config(), priority=PriorityConfig(urgency_thresholds_days=[10.0]))
     s = score([ticket("A", due=NOW + timedelta(days=5), estimate_hours=0.0, created=None)], config=custom)
     assert s.factors[0, U] == 0.0  # one band (0, 10]: 1 - 10/10
+
+
+def test_the_commented_default_config_matches_the_defaults() -> None:
+    from pathlib import Path
+
+    import yaml
+
+    from taskdist.config import config_from_mapping, default_config_text
+
+    parsed = config_from_mapping(yaml.safe_load(default_config_text([], None)), Path("."))
+    assert parsed.priority == PriorityConfig()
+    assert parsed.weights == Config().weights

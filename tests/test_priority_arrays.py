@@ -61,3 +61,57 @@ def test_loading_inside_a_write_transaction_does_not_commit_it(tmp_path: Path, i
             assert not ledger.conn.in_transaction
     finally:
         ledger.close()
+
+
+def test_every_status_kind_and_label_survives_the_packed_codes(tmp_path: Path) -> None:
+    from itertools import product
+
+    from taskdist.ledger.arrays import KINDS, LABELS, STATUSES, _word_key
+    from taskdist.models import Kind, Priority, Status
+    from tests.priority_tools import ticket
+
+    for words in (KINDS, STATUSES, LABELS):
+        assert len({_word_key(w) for w in words}) == len(words)  # the keys must tell the words apart
+    combos = list(product(list(Kind), list(Status), [None, *Priority], [False, True]))
+    records = [
+        ticket(
+            f"T-{n}",
+            kind=kind,
+            status=status,
+            priority=label,
+            skills=("python",),
+            skills_source="explicit" if flag else "tags",
+            estimate_assumed=flag,
+        )
+        for n, (kind, status, label, flag) in enumerate(combos)
+    ]
+    ledger = open_ledger(tmp_path / "l.db", create=True)
+    try:
+        with ledger.writing("test", NOW):
+            for record in records:
+                store.write_ticket(
+                    ledger,
+                    record,
+                    content_hash="x",
+                    size=1,
+                    mtime_ns=1,
+                    imported_at="2026-11-22T09:00:00Z",
+                    exists=False,
+                )
+            ledger.conn.execute("UPDATE tickets SET missing = 1 WHERE id LIKE 'T-1%'")
+        loaded = load_ticket_arrays(ledger)
+    finally:
+        ledger.close()
+    built = TicketArrays.from_tickets(records, missing=[r.id.startswith("T-1") for r in records])
+    for name in ("kind", "status", "label"):
+        assert getattr(loaded, name) == getattr(built, name)
+    for name in (
+        "work_item",
+        "closed",
+        "status_blocked",
+        "missing",
+        "priority_level",
+        "skills_explicit",
+        "estimate_assumed",
+    ):
+        assert np.array_equal(getattr(loaded, name), getattr(built, name)), name

@@ -186,7 +186,7 @@ def test_export_svg(sample_db: str, tmp_path: Path) -> None:
 
 
 def test_big_queue_json_built_by_two_processes_is_the_same_bytes(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
 ) -> None:
     from datetime import timedelta
 
@@ -203,5 +203,5 @@ def test_big_queue_json_built_by_two_processes_is_the_same_bytes(
     whole = render.queue_json(report)
     monkeypatch.setattr(render, "PARALLEL_ROWS", 10)
     render._write_json(report)
-    assert capsys.readouterr().out == whole
+    assert capfd.readouterr().out == whole
     assert [r["id"] for r in json.loads(whole)] == [report.scores.tickets.id[k] for k in report.rows.tolist()]

@@ -150,6 +150,13 @@ def run(report: Any) -> None:
         repeat=3,
         note=solution.solver,
     )
+    greedy = solve(problem, "greedy").objective
+    report.add(
+        "optimizer objective above greedy's, same instance",
+        [100.0 * (solution.objective - greedy) / greedy],
+        unit="%",
+        note=f"{solution.objective:.1f} vs {greedy:.1f}",
+    )
     dense_seconds, bound = dense_bound(problem)
     report.add("scipy dense linear_sum_assignment, same tickets x slots (no hour limit)", [dense_seconds])
     gap = 100.0 * (bound - solution.objective) / bound

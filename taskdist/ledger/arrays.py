@@ -2,7 +2,7 @@
 
 At 100,000 tickets the cost is creating Python objects, not reading SQLite, so: numbers and codes
 come in one query straight into a float matrix (SQLite turns timestamps into seconds and the few
-status, kind and priority words into small integers); text comes in a second query; the project
+status, kind and priority words into integer keys); text comes in a second query; the project
 column is rebuilt from per-project counts; and the JSON columns (skills, relations, business facts)
 are decoded once per distinct text, all in one parser call. Both queries read one snapshot.
 """
@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from taskdist.gc_pause import paused_gc
 from taskdist.ledger.db import Ledger
@@ -26,21 +27,35 @@ STATUSES = tuple(s.value for s in Status)
 LABELS = (Priority.LOW.value, Priority.MEDIUM.value, Priority.HIGH.value, Priority.CRITICAL.value)
 
 
-def _case(column: str, words: tuple[str, ...], default: int) -> str:
-    branches = " ".join(f"WHEN '{w}' THEN {k}" for k, w in enumerate(words))
-    return f"CASE {column} {branches} ELSE {default} END"
+def _word_key(word: str) -> int:
+    """What SQLite computes below for a word: its first letter's code x 16 + its length."""
+    return ord(word[0]) * 16 + len(word)
 
 
-# Each value converted to a Python object costs about as much as SQLite's whole work on it, so the
-# six small codes travel packed into one integer: status + 8 kind + 128 (priority + 1) + flag bits.
-_NUMBERS = f"""
+def _lookup(words: tuple[str, ...], default: int) -> npt.NDArray[np.int64]:
+    """A table from `_word_key` to the word's index; the words' keys must differ (tested)."""
+    table = np.full(128 * 16, default, dtype=np.int64)
+    for index, word in enumerate(words):
+        table[_word_key(word)] = index
+    return table
+
+
+KIND_OF = _lookup(KINDS, KINDS.index(Kind.TASK.value))
+STATUS_OF = _lookup(STATUSES, STATUSES.index(Status.OPEN.value))
+LABEL_OF = _lookup(LABELS, -1)
+
+# Every value converted to a Python object costs about as much as SQLite's whole work on it, and a
+# CASE over the words costs more than the row: so status, kind and priority travel as
+# `unicode(word) * 16 + length(word)` (distinct for every word of each vocabulary), packed with
+# three flags into one integer: 11 bits each, then explicit skills, missing, assumed estimate.
+_NUMBERS = """
 SELECT unixepoch(COALESCE(created, updated)), unixepoch(due), estimate_hours,
        COALESCE(completion_pct / 100.0,
                 CASE WHEN checklist_total > 0 THEN 1.0 * checklist_done / checklist_total ELSE 0.0 END),
-       {_case("status", STATUSES, STATUSES.index(Status.OPEN.value))}
-       + 8 * {_case("kind", KINDS, KINDS.index(Kind.TASK.value))}
-       + 128 * ({_case("priority", LABELS, -1)} + 1)
-       + 1024 * (skills_source = 'explicit') + 2048 * missing + 4096 * estimate_assumed
+       (unicode(status) * 16 + length(status))
+       + 2048 * (unicode(kind) * 16 + length(kind))
+       + 4194304 * IFNULL(unicode(priority) * 16 + length(priority), 0)
+       + 8589934592 * ((skills_source = 'explicit') + 2 * missing + 4 * estimate_assumed)
 FROM tickets ORDER BY project, id
 """
 # Empty lists and mappings come back as NULL: None costs nothing to create, a string does.
@@ -96,9 +111,10 @@ def _load(ledger: Ledger) -> TicketArrays:
     facts[None] = {}
 
     packed = numbers[:, 4].astype(np.int64)
-    status_code = packed & 7
-    kind_code = (packed >> 3) & 15
-    level = (((packed >> 7) & 7) - 1).astype(np.int8)
+    status_code = STATUS_OF[packed & 2047]
+    kind_code = KIND_OF[(packed >> 11) & 2047]
+    level = LABEL_OF[(packed >> 22) & 2047].astype(np.int8)
+    flags = packed >> 33
     work = np.array([k in WORK_KINDS for k in KINDS], dtype=bool)
     closed = np.array([Status(s).is_closed for s in STATUSES], dtype=bool)
     labels: tuple[str | None, ...] = (*LABELS, None)  # index -1 -> None
@@ -114,15 +130,15 @@ def _load(ledger: Ledger) -> TicketArrays:
         work_item=work[kind_code],
         closed=closed[status_code],
         status_blocked=status_code == STATUSES.index(Status.BLOCKED.value),
-        missing=(packed & 2048) != 0,
+        missing=(flags & 2) != 0,
         priority_level=level,
         created=np.ascontiguousarray(numbers[:, 0]),
         due=np.ascontiguousarray(numbers[:, 1]),
         estimate_hours=np.ascontiguousarray(numbers[:, 2]),
-        estimate_assumed=(packed & 4096) != 0,
+        estimate_assumed=(flags & 4) != 0,
         completion=np.clip(np.nan_to_num(numbers[:, 3], nan=0.0), 0.0, 1.0),
         skills=list(map(tuples.__getitem__, skills)),
-        skills_explicit=(packed & 1024) != 0,
+        skills_explicit=(flags & 1) != 0,
         depends_on=list(map(tuples.__getitem__, depends_on)),
         blocks=list(map(tuples.__getitem__, blocks)),
         business=list(map(facts.__getitem__, business)),

@@ -197,6 +197,9 @@ def candidates_table(found: Candidates) -> RenderableType:
     """The candidate agents section of `explain`."""
     from rich.console import Group
 
+    if not found.rows:
+        nobody: RenderableType = text(f"Candidate agents: {found.verdict}")
+        return nobody
     title = f"Candidate agents ({found.eligible} eligible of {len(found.rows)})"
     grid = new_table(
         title,

@@ -10,7 +10,6 @@ from __future__ import annotations
 import itertools
 import json
 import operator
-import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from datetime import UTC, datetime
 from json.encoder import encode_basestring_ascii as _quote
 from typing import TYPE_CHECKING, Any
 
+from taskdist.forked import write_in_child
 from taskdist.gc_pause import paused_gc
 from taskdist.priority import FLAGS
 from taskdist.render import _CONTROL, Output, emit, new_table, safe, text
@@ -200,41 +200,26 @@ PARALLEL_ROWS = 20_000
 
 
 def _write_json(report: QueueReport) -> None:
-    """Write the queue's JSON; a big queue is built in two halves, the second by a forked child.
-
-    Building the text is pure CPU work on data already in memory, so a `fork` (copy-on-write, no
-    pickling) lets the second core build the second half meanwhile; the child hands its text back
-    through a pipe and exits. Wherever fork is unavailable, or the child fails, the parent builds
-    everything itself: the output is the same bytes either way.
-    """
+    """Write the queue's JSON; a big queue is built in two halves, the second by a forked child
+    (see `taskdist.forked`): the output is the same bytes either way."""
     rows = report.rows
-    if len(rows) < PARALLEL_ROWS or not hasattr(os, "fork") or (os.cpu_count() or 1) < 2:
+    out = getattr(sys.stdout, "buffer", None)
+    try:
+        fd = out.fileno() if out is not None else -1
+    except (OSError, ValueError):  # not a real file (an embedding's StringIO): no second writer
+        fd = -1
+    if len(rows) < PARALLEL_ROWS or out is None or fd < 0:
         sys.stdout.write(queue_json(report))
         return
     half = len(rows) // 2
     sys.stdout.flush()
-    read_end, write_end = os.pipe()
-    child = os.fork()
-    if child == 0:  # pragma: no cover - runs in the forked child
-        code = 1
-        try:
-            os.close(read_end)
-            with os.fdopen(write_end, "wb") as pipe:
-                pipe.write(_records(report, rows[half:]).encode("ascii"))
-            code = 0
-        finally:
-            os._exit(code)
-    os.close(write_end)
-    head = _records(report, rows[:half]).encode("ascii")
-    with os.fdopen(read_end, "rb") as pipe:
-        tail = pipe.read()
-    _, status = os.waitpid(child, 0)
-    if status != 0:
-        tail = _records(report, rows[half:]).encode("ascii")
+    out.flush()
+    tail = write_in_child(lambda: b",\n  " + _records(report, rows[half:]).encode("ascii"), fd)
     # The text is ASCII (non-ASCII is escaped): bytes go straight out, without another copy as str.
-    out = sys.stdout.buffer
-    for part in (b"[\n  ", head, b",\n  ", tail, b"\n]\n"):
-        out.write(part)
+    out.write(b"[\n  " + _records(report, rows[:half]).encode("ascii"))
+    out.flush()
+    tail()
+    out.write(b"\n]\n")
     out.flush()
 
 
