@@ -13,7 +13,6 @@ from typing import Any
 from taskdist.config import LimitsConfig
 from taskdist.errors import ConfigError, ParseError
 from taskdist.models import Agent
-from taskdist.tickets.frontmatter import load_yaml
 
 _FIELDS = {"id", "name", "skills", "capacity_hours", "max_tasks", "availability", "aliases"}
 
@@ -84,6 +83,9 @@ def parse_roster(raw: Any, source: str) -> list[Agent]:
 
 def load_roster(path: Path) -> list[Agent]:
     """Read and validate the roster file."""
+    # Imported here: commands that only need `alias_index` should not pay for the YAML loader.
+    from taskdist.tickets.frontmatter import load_yaml
+
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
