@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from taskdist.cli.common import ConfigOpt, DbOpt, ExportOpt, FormatOpt, NowOpt, ProjectOpt, make_run, require_ledger
+from taskdist.cli.common import ConfigOpt, DbOpt, ExportOpt, FormatOpt, NowOpt, ProjectOpt, make_run
 
 
 def register(app: typer.Typer) -> None:
@@ -34,7 +34,6 @@ def assign(
     from taskdist.render.assignment import render_plan
 
     run = make_run(db, now, fmt, config=config, export=export)
-    require_ledger(run)
     with run.ledger() as ledger:
         plan = run_assign(
             ledger,
@@ -63,7 +62,6 @@ def next_(
     from taskdist.render.assignment import render_next
 
     run = make_run(db, now, fmt, config=config)
-    require_ledger(run)
     with run.ledger() as ledger:
         found = run_next(ledger, run.workspace.config, run.now, agent, claim=claim, project=project)
     render_next(run.out, found)

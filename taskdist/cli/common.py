@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from taskdist.errors import LedgerNotFound, UsageError
+from taskdist.errors import UsageError
 
 if TYPE_CHECKING:
     from taskdist.config import Workspace
@@ -119,13 +119,6 @@ def make_run(
     return Run(
         workspace=workspace, now=parse_now(now), out=Output(fmt=check_format(fmt, formats), quiet=quiet, export=export)
     )
-
-
-def require_ledger(run: Run) -> None:
-    if not run.workspace.db_exists:
-        raise LedgerNotFound(
-            f"no ledger at {run.workspace.db_path}; run `taskdist import PATH` (or `taskdist init`) first, or pass --db"
-        )
 
 
 def split_ref(ref: str, project: str | None) -> tuple[str | None, str]:

@@ -17,7 +17,6 @@ from taskdist.cli.common import (
     ProjectOpt,
     QuietOpt,
     make_run,
-    require_ledger,
 )
 
 
@@ -111,7 +110,6 @@ def agents(
     from taskdist.render.foundation import render_agents
 
     run = make_run(db, now, fmt, config=config)
-    require_ledger(run)
     with run.ledger() as ledger:
         roster, figures = agent_overview(ledger, run.workspace.config)
     render_agents(run.out, roster, figures)
@@ -140,7 +138,6 @@ def tickets(
     if kind is not None and kind not in {k.value for k in Kind}:
         raise UsageError(f"--kind {kind!r} is not one of: {', '.join(k.value for k in Kind)}")
     run = make_run(db, now, fmt, config=config)
-    require_ledger(run)
     with run.ledger() as ledger:
         found = list_tickets(ledger, project=project, status=status, assignee=assignee, kind=kind)
     render_tickets(run.out, found)
@@ -159,7 +156,6 @@ def show(
     from taskdist.ticket_info import ticket_details
 
     run = make_run(db, now, fmt, config=config)
-    require_ledger(run)
     with run.ledger() as ledger:
         details = ticket_details(ledger, ticket, project)
     render_show(run.out, details, Path(os.getcwd()))

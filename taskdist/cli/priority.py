@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from taskdist.cli.common import ConfigOpt, DbOpt, ExportOpt, FormatOpt, NowOpt, ProjectOpt, make_run, require_ledger
+from taskdist.cli.common import ConfigOpt, DbOpt, ExportOpt, FormatOpt, NowOpt, ProjectOpt, make_run
 
 
 def register(app: typer.Typer) -> None:
@@ -35,7 +35,6 @@ def queue(
     from taskdist.render.priority import render_queue
 
     run = make_run(db, now, fmt, config=config, export=export)
-    require_ledger(run)
     filters = QueueFilter(project=project, status=status, ready_only=ready_only, assignee=assignee, limit=limit)
     with run.ledger() as ledger:
         report = build_queue(ledger, run.workspace.config, run.now, filters)
@@ -57,7 +56,6 @@ def explain(
     from taskdist.render.priority import render_explain
 
     run = make_run(db, now, fmt, config=config, export=export)
-    require_ledger(run)
     with run.ledger() as ledger:
         explanation = explain_ticket(ledger, run.workspace.config, run.now, ticket, project)
     from taskdist.render.assignment import explain_extras  # the candidate agents section

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from taskdist.cli.common import ConfigOpt, DbOpt, FormatOpt, NowOpt, ProjectOpt, QuietOpt, make_run, require_ledger
+from taskdist.cli.common import ConfigOpt, DbOpt, FormatOpt, NowOpt, ProjectOpt, QuietOpt, make_run
 
 
 def register(app: typer.Typer) -> None:
@@ -27,7 +27,6 @@ def runs(
     from taskdist.render.history import render_runs
 
     run = make_run(db, now, fmt, config=config)
-    require_ledger(run)
     with run.ledger() as ledger:
         found = recent_runs(ledger, limit)
     render_runs(run.out, found)
@@ -46,7 +45,6 @@ def history(
     from taskdist.render.history import render_history
 
     run = make_run(db, now, fmt, config=config)
-    require_ledger(run)
     with run.ledger() as ledger:
         found = ticket_history(ledger, ticket, project)
     render_history(run.out, found)
@@ -73,8 +71,6 @@ def rebalance(
     cfg = run.workspace.config
     sources = [Source(path=str(cfg.resolve(s.path)), project=s.project) for s in cfg.sources]
     roster = cfg.resolve(cfg.roster) if cfg.roster else None
-    if not sources and not run.workspace.db_exists:
-        require_ledger(run)
     with run.ledger(create=bool(sources)) as ledger:
         report = run_rebalance(ledger, cfg, run.now, apply=apply, sources=sources, roster=roster)
     if not quiet:

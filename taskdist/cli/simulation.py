@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from taskdist.cli.common import ConfigOpt, DbOpt, ExportOpt, FormatOpt, NowOpt, ProjectOpt, make_run, require_ledger
+from taskdist.cli.common import ConfigOpt, DbOpt, ExportOpt, FormatOpt, NowOpt, ProjectOpt, make_run
 
 
 def register(app: typer.Typer) -> None:
@@ -39,7 +39,6 @@ def simulate(
     from taskdist.simulate import simulate as run_simulation
 
     run = make_run(db, now, fmt, config=config, export=export)
-    require_ledger(run)
     names = [s.strip().lower() for s in strategies.split(",") if s.strip()]
     with run.ledger() as ledger:
         ctx = load_context(ledger, run.workspace.config, run.now)

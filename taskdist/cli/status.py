@@ -15,7 +15,6 @@ from taskdist.cli.common import (
     ProjectOpt,
     QuietOpt,
     make_run,
-    require_ledger,
 )
 
 WriteBackOpt = Annotated[
@@ -54,7 +53,6 @@ def _outcome(
     from taskdist.render.status import render_outcome
 
     run = make_run(db, now, fmt, config=config, quiet=quiet)
-    require_ledger(run)
     with run.ledger() as ledger:
         result = record_outcome(
             ledger,
@@ -132,7 +130,6 @@ def escalate(
     from taskdist.sweep import run_sweep
 
     run = make_run(db, now, fmt, config=config, quiet=quiet, export=export)
-    require_ledger(run)
     with run.ledger() as ledger:
         report = run_sweep(ledger, run.workspace.config, run.now, apply)
     render_sweep(run.out, report)
@@ -166,7 +163,6 @@ def status(
     if fmt.lower() == "csv" and len(sections) != 1:
         raise UsageError("--format csv prints one section: name it, e.g. `taskdist status workload --format csv`")
     run = make_run(db, now, fmt, config=config, export=export)
-    require_ledger(run)
     with run.ledger() as ledger:
         report = build_status(ledger, run.workspace.config, run.now, sections, limit or None)
     render_status(run.out, report)

@@ -137,7 +137,7 @@ def open_ledger(path: Path, *, create: bool = False, lock_timeout: float = 30.0)
     if not path.exists():
         if not create:
             raise LedgerNotFound(
-                f"no ledger at {path}; run `taskdist init` or `taskdist import PATH` first (or pass --db)"
+                f"no ledger at {path}; run `taskdist import PATH` (or `taskdist init`) first, or pass --db"
             )
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
