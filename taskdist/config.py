@@ -7,7 +7,6 @@ dotted key, the value and what is expected.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -343,6 +342,8 @@ class Config:
         data = asdict(self)
         data.pop("base_dir", None)
         data.pop("path", None)
+        import hashlib  # only writing commands record the digest; OpenSSL's loading is not free
+
         blob = json.dumps(data, sort_keys=True, default=str).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 

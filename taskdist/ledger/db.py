@@ -5,39 +5,93 @@ Concurrency model: WAL, so readers never wait for a writer. A writing command ca
 state (a no-op UPDATE acquires it), waiting at most `lock_timeout_seconds` for another writer; after
 that it raises `LedgerBusy` (exit code 75). Everything the command writes commits at once or not at
 all, so a process killed at any instant leaves the ledger as before or as after, never between.
+
+Start-up cost: importing sqlite-utils costs about as much as a whole no-change command (it pulls
+in numpy, click, pluggy and dateutil), so the ledger runs on the plain sqlite3 connection and wraps it
+in a sqlite-utils `Database` only when something is written or migrated: the first statement inside
+`writing()` that may write enters `db.atomic()`, and every later write of the command runs inside
+it. Reads, and a command that finds nothing to change, never import sqlite-utils.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
-
-from sqlite_utils import Database
+from typing import TYPE_CHECKING, Any
 
 from taskdist.errors import LedgerBusy, LedgerNotFound, TaskdistError
-from taskdist.ledger.schema import migrations
 from taskdist.tickets.normalize import format_datetime
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
+
+# The migration set of taskdist/ledger/schema.py and its migrations' names, in order. Kept here so
+# that "is the schema up to date?" is one query, without importing sqlite-utils; a test checks that
+# this equals the names the `Migrations` object applies. Append a new migration's name here too.
+MIGRATION_SET = "taskdist"
+MIGRATIONS = ("0001_initial", "0003_assignments", "0004_status")
+
+# Statements that cannot write. Anything else (even a harmless WITH ... SELECT, or `PRAGMA x(1)`,
+# which may set x) counts as a write, which at worst wraps a read in `db.atomic()`.
+_READ_ONLY = re.compile(r"\s*(?:SELECT|VALUES|EXPLAIN)\b|\s*PRAGMA\s+[\w.]+\s*;?\s*$", re.IGNORECASE)
+
+
+class LedgerConnection(sqlite3.Connection):
+    """The ledger's sqlite3 connection: calls `before_write` (once) ahead of the first statement that may write.
+
+    Only the connection's own execute methods are watched: write through them, not through `cursor()`.
+    """
+
+    before_write: Callable[[], None] | None = None
+
+    def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
+        if self.before_write is not None and not _READ_ONLY.match(sql):
+            self._fire()
+        return super().execute(sql, parameters)
+
+    def executemany(self, sql: str, parameters: Any, /) -> sqlite3.Cursor:
+        if self.before_write is not None and not _READ_ONLY.match(sql):
+            self._fire()
+        return super().executemany(sql, parameters)
+
+    def executescript(self, sql_script: str, /) -> sqlite3.Cursor:
+        if self.before_write is not None:
+            self._fire()
+        return super().executescript(sql_script)
+
+    def _fire(self) -> None:
+        hook, self.before_write = self.before_write, None
+        if hook is not None:
+            hook()
 
 
 @dataclass
 class Ledger:
-    """An open ledger: the sqlite-utils database and the run the current command writes under."""
+    """An open ledger: its connection and the run the current command writes under."""
 
-    db: Database
+    conn: LedgerConnection
     path: Path
     lock_timeout: float
     run_id: int | None = None
     _depth: int = 0
+    _db: Database | None = field(default=None, repr=False)
 
     @property
-    def conn(self) -> sqlite3.Connection:
-        return self.db.conn
+    def db(self) -> Database:
+        """The connection as a sqlite-utils `Database` (imports sqlite-utils on first use)."""
+        if self._db is None:
+            from sqlite_utils import Database
+
+            # No plugins: taskdist uses none, and scanning every installed package for them costs
+            # tens of milliseconds per writing command.
+            self._db = Database(self.conn, execute_plugins=False)
+        return self._db
 
     @contextmanager
     def writing(
@@ -61,11 +115,7 @@ class Ledger:
         self._pending_run = (command, format_datetime(now), config_hash)
         self._depth = 1
         try:
-            with self.db.atomic():
-                try:
-                    self.conn.execute("UPDATE runs SET id = id WHERE 0")
-                except sqlite3.OperationalError as exc:
-                    raise _busy(self.lock_timeout) from exc
+            with self._locked_transaction():
                 try:
                     yield self
                     if self.run_id is not None:
@@ -84,6 +134,41 @@ class Ledger:
             raise TaskdistError(f"the ledger at {self.path} could not be written: {exc}") from exc
         finally:
             self._depth = 0
+
+    @contextmanager
+    def _locked_transaction(self) -> Iterator[None]:
+        """BEGIN and take the write lock; the first write enters `db.atomic()` (a savepoint) until the end.
+
+        Commits when the block ends normally, rolls everything back when it raises. A block that
+        only reads commits an empty transaction and never imports sqlite-utils.
+        """
+        conn = self.conn
+        conn.execute("BEGIN")
+        try:
+            try:
+                conn.execute("UPDATE runs SET id = id WHERE 0")
+            except sqlite3.OperationalError as exc:
+                raise _busy(self.lock_timeout) from exc
+            with ExitStack() as writes:
+
+                def enter_atomic() -> None:
+                    writes.enter_context(self.db.atomic())
+
+                conn.before_write = enter_atomic
+                try:
+                    yield
+                finally:
+                    conn.before_write = None
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        try:
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
 
     def ensure_run(self) -> int:
         """The id of this command's run row, inserting it on first use inside `writing()`."""
@@ -122,7 +207,7 @@ class Ledger:
 
 
 class _DryRun(Exception):
-    """Raised at the end of a dry run's transaction so that sqlite-utils rolls it back."""
+    """Raised at the end of a dry run's transaction so that it is rolled back."""
 
 
 def _busy(timeout: float) -> LedgerBusy:
@@ -144,24 +229,42 @@ def open_ledger(path: Path, *, create: bool = False, lock_timeout: float = 30.0)
         except OSError as exc:
             raise TaskdistError(f"cannot create the ledger folder {path.parent}: {exc.strerror}") from exc
     try:
-        conn = sqlite3.connect(str(path), timeout=lock_timeout)
+        conn = sqlite3.connect(str(path), timeout=lock_timeout, factory=LedgerConnection)
         conn.execute(f"PRAGMA busy_timeout = {int(lock_timeout * 1000)}")
-        db = Database(conn)
-        if db.journal_mode != "wal":
-            db.enable_wal()
+        conn.execute("PRAGMA recursive_triggers = on")  # as sqlite-utils sets it
+        if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            conn.execute("PRAGMA journal_mode = wal")
         conn.execute("PRAGMA synchronous = NORMAL")
-        if migrations.pending(db):
-            with db.atomic():
-                # Two commands opening a new ledger at once must not both migrate it: take the write
-                # lock (rewriting user_version is a write), then look again. apply() nests in savepoints.
-                version = conn.execute("PRAGMA user_version").fetchone()[0]
-                conn.execute(f"PRAGMA user_version = {int(version)}")
-                if migrations.pending(db):
-                    migrations.apply(db)
+        ledger = Ledger(conn=conn, path=path, lock_timeout=lock_timeout)
+        if _migrations_pending(conn):
+            _migrate(ledger)
     except sqlite3.DatabaseError as exc:
         if "locked" in str(exc) or "busy" in str(exc):
             raise _busy(lock_timeout) from exc
         raise TaskdistError(
             f"{path} is not a usable taskdist ledger ({exc}); check --db or move the file away"
         ) from exc
-    return Ledger(db=db, path=path, lock_timeout=lock_timeout)
+    return ledger
+
+
+def _migrations_pending(conn: sqlite3.Connection) -> bool:
+    """Whether a migration of MIGRATIONS is not recorded in sqlite-utils' `_sqlite_migrations` table."""
+    table = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlite_migrations'"
+    if conn.execute(table).fetchone() is None:
+        return True
+    applied = conn.execute("SELECT name FROM _sqlite_migrations WHERE migration_set = ?", (MIGRATION_SET,))
+    return not set(MIGRATIONS) <= {name for (name,) in applied}
+
+
+def _migrate(ledger: Ledger) -> None:
+    """Apply the pending migrations with sqlite-utils `Migrations`, under the write lock."""
+    from taskdist.ledger.schema import migrations
+
+    db = ledger.db
+    with db.atomic():
+        # Two commands opening a new ledger at once must not both migrate it: take the write lock
+        # (rewriting user_version is a write), then look again. apply() nests in savepoints.
+        version = ledger.conn.execute("PRAGMA user_version").fetchone()[0]
+        ledger.conn.execute(f"PRAGMA user_version = {int(version)}")
+        if migrations.pending(db):
+            migrations.apply(db)

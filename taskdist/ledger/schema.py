@@ -1,5 +1,7 @@
 """Schema migrations (sqlite-utils `Migrations`); append new ones, never edit applied ones.
 
+Each new migration's name goes into `MIGRATIONS` in db.py too (opening checks it without sqlite-utils).
+
 Numbers the engine reads in bulk live in narrow tables (`tickets`, `agents`); long text (bodies,
 the verbatim frontmatter) lives in `ticket_text`, so loading arrays never drags bodies along.
 """

@@ -15,7 +15,6 @@ from pathlib import Path
 from taskdist.config import LimitsConfig
 from taskdist.errors import ParseError
 from taskdist.models import Kind
-from taskdist.tickets.frontmatter import load_yaml
 
 MARKER = Path(".ai-trackdown") / "config.yaml"
 _KINDS = {"project": Kind.PROJECT, "epic": Kind.EPIC, "issue": Kind.ISSUE, "task": Kind.TASK, "pr": Kind.PR}
@@ -55,6 +54,8 @@ def load_hints(root: Path, limits: LimitsConfig) -> tuple[ProjectHints, tuple[st
 
 
 def _read(path: Path, limits: LimitsConfig) -> tuple[ProjectHints, tuple[str, str] | None]:
+    from taskdist.tickets.frontmatter import load_yaml  # YAML only for a folder that has a marker
+
     try:
         with open(path, "rb") as handle:
             data = handle.read(limits.max_frontmatter_bytes + 1)
