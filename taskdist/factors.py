@@ -196,11 +196,32 @@ def required_skills(
     skills: Sequence[tuple[str, ...]], explicit: BoolArray, vocabulary: set[str]
 ) -> list[tuple[str, ...]]:
     """Explicit skills always count; skills guessed from tags count only when some agent has them."""
-    guessed = {names: tuple(sorted({s for s in names if s in vocabulary})) for names in set(skills)}
-    result = list(map(guessed.__getitem__, skills))
-    for k in np.nonzero(explicit)[0].tolist():
-        result[k] = tuple(sorted(set(skills[k])))
-    return result
+    return _required(skills, explicit, vocabulary)[0]
+
+
+def _required(
+    skills: Sequence[tuple[str, ...]], explicit: BoolArray, vocabulary: set[str]
+) -> tuple[list[tuple[str, ...]], list[tuple[str, ...]], npt.NDArray[np.int64]]:
+    """`required_skills`, the distinct skill sets in sorted order, and each ticket's position in them.
+
+    Worked out once per distinct tag list (a backlog has a few hundred), not once per ticket.
+    """
+    position = dict.fromkeys(skills, 0)
+    for k, names in enumerate(position):
+        position[names] = k
+    code = np.fromiter(map(position.__getitem__, skills), dtype=np.int64, count=len(skills))
+    guessed = [tuple(sorted({s for s in names if s in vocabulary})) for names in position]
+    required = list(map(guessed.__getitem__, code.tolist()))
+    chosen = np.nonzero(explicit)[0].tolist()
+    for k in chosen:
+        required[k] = tuple(sorted(set(skills[k])))
+    # Sorted: the same skill sets always land in the same rows of the coverage product.
+    distinct = sorted({*guessed, *(required[k] for k in chosen)})
+    row = {r: u for u, r in enumerate(distinct)}
+    which = np.array([row[g] for g in guessed], dtype=np.int64)[code] if len(code) else code
+    for k in chosen:
+        which[k] = row[required[k]]
+    return required, distinct, which
 
 
 def agent_room(agents: Sequence[Agent], load_hours: FloatArray, load_tasks: npt.NDArray[np.int64]) -> FloatArray:
@@ -249,14 +270,11 @@ def resource_efficiency(
     """
     n = len(skills)
     vocabulary = {s for a in agents for s in a.skills}
-    required = required_skills(skills, explicit, vocabulary)
+    required, distinct, which = _required(skills, explicit, vocabulary)
     if not agents:
         zeros = np.zeros(n, dtype=np.float64)
         return Efficiency(zeros, zeros.copy(), np.zeros(n, np.int64), np.zeros(n, np.int64), required)
-    # Sorted: the same skill sets always land in the same rows of the coverage product.
-    distinct = {r: u for u, r in enumerate(sorted(set(required)))}
-    which = np.array(list(map(distinct.__getitem__, required)), dtype=np.int64)
-    coverage = coverage_matrix(list(distinct), agents)
+    coverage = coverage_matrix(distinct, agents)
     available = np.array([a.availability > 0 for a in agents], dtype=bool)
     capable = (coverage >= min_match - 1e-12) & available[None, :]
     readiness_u = np.where(capable, coverage * room[None, :], 0.0).sum(axis=1)

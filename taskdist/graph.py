@@ -22,8 +22,7 @@ ledger such as one chain of 100,000 tickets) they fall back to a path-sum bound 
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from itertools import chain
 
@@ -53,8 +52,9 @@ class DependencyGraph:
     in_cycle: BoolArray
     cycles: list[list[int]]
     dangling: dict[int, list[str]]
-    _out: dict[int, list[int]] = field(default_factory=dict)
+    _out: dict[int, list[int]] | None = None  # successors of each ticket, built when first needed
     _order: list[int] = field(default_factory=list)  # topological order of the edge nodes when acyclic
+    _levels: list[npt.NDArray[np.int64]] = field(default_factory=list)  # Kahn's levels when acyclic and shallow
 
     def dependencies(self, i: int) -> list[int]:
         """Every existing prerequisite of ticket `i` (open or closed), in index order."""
@@ -66,18 +66,27 @@ class DependencyGraph:
 
     def blockers(self, rows: Sequence[int]) -> list[list[int]]:
         """`open_dependencies` of many tickets at once (empty lists for tickets not blocked)."""
+        prerequisites, first, last = self.blocker_spans(rows)
+        listed: list[int] = prerequisites.tolist()
+        return [listed[a:b] for a, b in zip(first.tolist(), last.tolist(), strict=True)]
+
+    def blocker_spans(
+        self, rows: Sequence[int] | npt.NDArray[np.int64]
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """`open_dependencies` of many tickets at once, without a list per ticket: the open
+        prerequisites of `rows[k]` are `prerequisites[first[k]:last[k]]`, in index order."""
         live = ~self.closed[self.src]
-        order = np.lexsort((self.src[live], self.dst[live]))
-        waiting = self.dst[live][order]
-        prerequisites: list[int] = self.src[live][order].tolist()
+        waiting, prerequisites = self.dst[live], self.src[live]
+        order = np.lexsort((prerequisites, waiting))
+        waiting, prerequisites = waiting[order], prerequisites[order]
         wanted = np.asarray(rows, dtype=np.int64)
-        first = np.searchsorted(waiting, wanted, side="left").tolist()
-        last = np.searchsorted(waiting, wanted, side="right").tolist()
-        return [prerequisites[a:b] for a, b in zip(first, last, strict=True)]
+        first = np.searchsorted(waiting, wanted, side="left")
+        last = np.searchsorted(waiting, wanted, side="right")
+        return prerequisites, first, last
 
     def dependents(self, i: int) -> list[int]:
         """Tickets that name `i` as a direct prerequisite."""
-        return sorted(self._out.get(i, ()))
+        return sorted(self.successors().get(i, ()))
 
     def downstream(self, i: int) -> list[int]:
         """All open tickets waiting for `i`, directly or transitively (excluding `i`), in index order."""
@@ -85,14 +94,21 @@ class DependencyGraph:
             return []
         seen: set[int] = set()
         stack = [i]
+        out = self.successors()
         while stack:
             u = stack.pop()
-            for v in self._out.get(u, ()):
+            for v in out.get(u, ()):
                 if v not in seen and not self.closed[v]:
                     seen.add(v)
                     stack.append(v)
         seen.discard(i)
         return sorted(seen)
+
+    def successors(self) -> dict[int, list[int]]:
+        """Every edge as prerequisite -> the tickets waiting for it (the queue itself never needs it)."""
+        if self._out is None:
+            self._out = _adjacency(self.src, self.dst)
+        return self._out
 
     def downstream_totals(self, weights: Sequence[FloatArray]) -> tuple[list[FloatArray], bool]:
         """For every ticket, the sum of each weight vector over its downstream set.
@@ -119,25 +135,13 @@ def build_graph(
     else:
         for k, (p, t) in enumerate(zip(projects, ids, strict=True)):
             index.setdefault(p, {})[t] = k
-    folded: dict[str, dict[str, int]] = {}
     dangling: dict[int, list[str]] = {}
-
-    def fallback(project: str, ref: str) -> int | None:
-        """Case-insensitive lookup, built on the first miss; ids equal but for case are ambiguous."""
-        if project not in folded:
-            here = index[project]
-            folded_ids = list(map(str.casefold, here))
-            table = dict(zip(folded_ids, here.values(), strict=True))
-            if len(table) < len(here):
-                for key, count in Counter(folded_ids).items():
-                    if count > 1:
-                        del table[key]
-            folded[project] = table
-        return folded[project].get(ref.casefold())
 
     def resolve(lists: Sequence[Sequence[str]]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
         """(owner row, referenced row) for every reference that names a ticket; misses go to `dangling`."""
         lengths = np.fromiter(map(len, lists), dtype=np.int64, count=n)
+        if not lengths.any():  # `blocks`, usually
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
         owners = np.repeat(np.arange(n, dtype=np.int64), lengths)
         refs = list(chain.from_iterable(lists))
         if len(index) == 1:
@@ -145,13 +149,20 @@ def build_graph(
         else:
             found = [index[projects[o]].get(r) for o, r in zip(owners.tolist(), refs, strict=True)]
         if None in found:
+            # Misses: the id ignoring case, when exactly one ticket of the project has it.
             owner_list = owners.tolist()
-            for position in [i for i, j in enumerate(found) if j is None]:
+            misses = [i for i, j in enumerate(found) if j is None]
+            wanted: dict[str, set[str]] = {}
+            for position in misses:
+                wanted.setdefault(projects[owner_list[position]], set()).add(refs[position].casefold())
+            tables = {project: _folded_matches(index[project], folds) for project, folds in wanted.items()}
+            for position in misses:
                 owner = owner_list[position]
-                found[position] = fallback(projects[owner], refs[position])
+                found[position] = tables[projects[owner]].get(refs[position].casefold())
                 if found[position] is None:
                     dangling.setdefault(owner, []).append(refs[position])
-        targets = np.array([-1 if j is None else j for j in found], dtype=np.int64)
+                    found[position] = -1
+        targets = np.array(found, dtype=np.int64)
         keep = targets >= 0
         return owners[keep], targets[keep]
 
@@ -161,33 +172,63 @@ def build_graph(
     dst_a = np.concatenate([waiting, blocked_rows])
     if len(src_a):
         # The same edge stated from both ends (depends_on and blocks) counts once.
-        unique = np.unique(src_a * max(n, 1) + dst_a)
+        unique = _distinct(src_a * max(n, 1) + dst_a)
         src_a, dst_a = unique // max(n, 1), unique % max(n, 1)
-    out = _adjacency(src_a, dst_a)
-
     closed = np.asarray(closed, dtype=bool)
     blocked = np.zeros(n, dtype=bool)
     if len(src_a):
         blocked[dst_a[~closed[src_a]]] = True
     blocked &= ~closed
 
-    order, rest = _topological(n, src_a, dst_a, out)
-    cycles = _cycles(out, src_a, dst_a, rest)
-    in_cycle = np.zeros(n, dtype=bool)
-    for members in cycles:
-        in_cycle[members] = True
-    return DependencyGraph(
+    graph = DependencyGraph(
         n=n,
         src=src_a,
         dst=dst_a,
         closed=closed,
         blocked=blocked,
-        in_cycle=in_cycle,
-        cycles=cycles,
+        in_cycle=np.zeros(n, dtype=bool),
+        cycles=[],
         dangling=dangling,
-        _out=out,
-        _order=order if not rest else [],
     )
+    order, rest, levels = _topological(n, src_a, dst_a, graph.successors)
+    graph.cycles = _cycles(graph.successors, src_a, dst_a, rest)
+    for members in graph.cycles:
+        graph.in_cycle[members] = True
+    if not rest:
+        graph._order, graph._levels = order, levels
+    return graph
+
+
+def _folded_matches(here: dict[str, int], wanted: set[str]) -> dict[str, int]:
+    """Row of the one id of `here` (id -> row) whose casefold is each of `wanted`; folds shared by
+    several ids (equal but for case) are ambiguous and left out."""
+    # One casefold of all ids joined (folding is per character) instead of a call per id; and the
+    # usual misses are ids no ticket has in any case, found by one pass, without a table of all.
+    folds = "\x00".join(here).casefold().split("\x00")
+    if len(folds) != len(here):  # an id holding NUL
+        folds = list(map(str.casefold, here))
+    present = set(filter(wanted.__contains__, folds))
+    if not present:
+        return {}
+    table: dict[str, int] = {}
+    shared: set[str] = set()
+    for fold, row in zip(folds, here.values(), strict=True):
+        if fold in present:
+            if fold in table:
+                shared.add(fold)
+            table[fold] = row
+    for fold in shared:
+        del table[fold]
+    return table
+
+
+def _distinct(values: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """The sorted distinct values (`np.unique` without indices imports numpy.ma: 10-20 ms at start)."""
+    ordered = np.sort(values)
+    keep = np.empty(len(ordered), dtype=bool)
+    keep[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
+    return ordered[keep]
 
 
 def _adjacency(src: npt.NDArray[np.int64], dst: npt.NDArray[np.int64]) -> dict[int, list[int]]:
@@ -198,15 +239,16 @@ def _adjacency(src: npt.NDArray[np.int64], dst: npt.NDArray[np.int64]) -> dict[i
 
 
 def _topological(
-    n: int, src: npt.NDArray[np.int64], dst: npt.NDArray[np.int64], out: dict[int, list[int]]
-) -> tuple[list[int], set[int]]:
-    """A topological order of the tickets with edges, and those left over (on or behind a cycle).
+    n: int, src: npt.NDArray[np.int64], dst: npt.NDArray[np.int64], out: Callable[[], dict[int, list[int]]]
+) -> tuple[list[int], set[int], list[npt.NDArray[np.int64]]]:
+    """A topological order of the tickets with edges, those left over (on or behind a cycle), and
+    the order's levels (each sorted; empty when the graph was too deep for the level pass).
 
     Kahn's algorithm a level at a time on whole arrays: real graphs are a few dozen levels deep. A
     deep one (a long chain) switches to the plain one-node-at-a-time pass, linear at any depth.
     """
     if not len(src):
-        return [], set()
+        return [], set(), []
     involved = np.zeros(n, dtype=bool)
     involved[src] = True
     involved[dst] = True
@@ -218,7 +260,7 @@ def _topological(
     levels: list[npt.NDArray[np.int64]] = []
     while frontier.size:
         if len(levels) > MAX_ARRAY_LEVELS:
-            return _kahn(out)
+            return (*_kahn(out()), [])
         levels.append(frontier)
         counts = starts[frontier + 1] - starts[frontier]
         total = int(counts.sum())
@@ -227,11 +269,11 @@ def _topological(
         offsets = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
         targets = by_source[np.repeat(starts[frontier], counts) + offsets]
         indegree -= np.bincount(targets, minlength=n)
-        candidates = np.unique(targets)
+        candidates = _distinct(targets)
         frontier = candidates[indegree[candidates] == 0]
     order: list[int] = np.concatenate(levels).tolist() if levels else []
     rest = set(np.nonzero(involved & (indegree > 0))[0].tolist())
-    return order, rest
+    return order, rest, levels
 
 
 def _kahn(out: dict[int, list[int]]) -> tuple[list[int], set[int]]:
@@ -254,7 +296,7 @@ def _kahn(out: dict[int, list[int]]) -> tuple[list[int], set[int]]:
 
 
 def _cycles(
-    out: dict[int, list[int]], src: npt.NDArray[np.int64], dst: npt.NDArray[np.int64], rest: set[int]
+    out: Callable[[], dict[int, list[int]]], src: npt.NDArray[np.int64], dst: npt.NDArray[np.int64], rest: set[int]
 ) -> list[list[int]]:
     """Members of every cycle: components of more than one ticket, and self-references.
 
@@ -263,7 +305,7 @@ def _cycles(
     if not rest:
         return []
     loops = {int(u) for u in src[src == dst]}
-    cycles = [sorted(c) for c in strongly_connected(out, sorted(rest)) if len(c) > 1 or c[0] in loops]
+    cycles = [sorted(c) for c in strongly_connected(out(), sorted(rest)) if len(c) > 1 or c[0] in loops]
     return sorted(cycles)
 
 
@@ -324,9 +366,19 @@ def strongly_connected(out: dict[int, list[int]], nodes: Sequence[int]) -> list[
 
 def _downstream_totals(graph: DependencyGraph, weights: Sequence[FloatArray]) -> tuple[list[FloatArray], bool]:
     n = graph.n
+    # Integer thousandths: sums are exact and order-free, so equal sets give equal sums and a
+    # superset never sums lower (float sums in different orders can differ in the last bit).
+    units = [np.rint(np.asarray(w, dtype=np.float64) * UNITS).astype(np.int64) for w in weights]
+    within_budget = True
+    if graph._levels:
+        # Acyclic and shallow (the usual case): whole levels at a time on arrays.
+        totals = _level_sums(graph, units)
+        if totals is not None:
+            return [total / UNITS for total in totals], True
+        within_budget = False
     closed = graph.closed.tolist()
     out_open: dict[int, list[int]] = {}
-    for u, targets in graph._out.items():
+    for u, targets in graph.successors().items():
         if closed[u]:
             continue
         kept = [v for v in targets if not closed[v]]
@@ -335,21 +387,77 @@ def _downstream_totals(graph: DependencyGraph, weights: Sequence[FloatArray]) ->
     if not out_open:
         return [np.zeros(n, dtype=np.float64) for _ in weights], True
     if graph._order:
-        # Acyclic (the usual case): Kahn's order from building the graph, children first.
+        # Acyclic: Kahn's order from building the graph, children first.
         # Only tickets something waits on have a downstream set to build.
         components = [[u] for u in reversed(graph._order) if u in out_open]
     else:
         nodes = sorted(set(out_open) | {v for targets in out_open.values() for v in targets})
         components = strongly_connected(out_open, nodes)
-    # Integer thousandths: sums are exact and order-free, so equal sets give equal sums and a
-    # superset never sums lower (float sums in different orders can differ in the last bit).
-    units = [np.rint(np.asarray(w, dtype=np.float64) * UNITS).astype(np.int64) for w in weights]
     totals = [np.zeros(n, dtype=np.int64) for _ in weights]
-    exact = _exact_sums(out_open, components, units, totals)
+    exact = within_budget and _exact_sums(out_open, components, units, totals)
     if not exact:
         totals = [np.zeros(n, dtype=np.int64) for _ in weights]
         _path_sums(out_open, components, [u.tolist() for u in units], totals)
     return [total / UNITS for total in totals], exact
+
+
+def _ramp(counts: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """0, 1, .., count - 1 for each count, concatenated."""
+    ends = np.cumsum(counts)
+    return np.arange(int(ends[-1]) if len(ends) else 0, dtype=np.int64) - np.repeat(ends - counts, counts)
+
+
+def _level_sums(graph: DependencyGraph, units: list[npt.NDArray[np.int64]]) -> list[npt.NDArray[np.int64]] | None:
+    """Exact downstream sums of an acyclic graph, a Kahn level at a time, deepest level first.
+
+    A ticket's downstream set is its open children plus their sets, which are complete by then (a
+    child lies on a deeper level). The sets of one level are built on whole arrays (every child
+    and every member of its set, then the distinct (ticket, member) pairs) and appended to one
+    buffer, where each ticket's set is a span. None when the sets outgrow `EXACT_BUDGET`.
+    """
+    n = graph.n
+    live = ~graph.closed[graph.src] & ~graph.closed[graph.dst]
+    order = np.argsort(graph.src[live], kind="stable")
+    src, dst = graph.src[live][order], graph.dst[live][order]
+    totals = [np.zeros(n, dtype=np.int64) for _ in units]
+    if not len(src):
+        return totals
+    children = np.bincount(src, minlength=n)
+    first_child = np.zeros(n, dtype=np.int64)
+    np.cumsum(children[:-1], out=first_child[1:])
+    start = np.zeros(n, dtype=np.int64)  # ticket k's set is members[start[k]:end[k]]
+    end = np.zeros(n, dtype=np.int64)
+    members = np.empty(max(1024, 2 * len(src)), dtype=np.int64)
+    used = 0
+    for level in reversed(graph._levels):
+        nodes = level[children[level] > 0]
+        if not len(nodes):
+            continue
+        count = children[nodes]
+        edge = np.repeat(first_child[nodes], count) + _ramp(count)
+        owner, child = src[edge], dst[edge]
+        size = 1 + end[child] - start[child]  # the child itself, then its set
+        step = _ramp(size)
+        # Position step - 1 of the child's set; step 0 is the child itself (the index is then unused).
+        at = np.repeat(start[child] - 1, size) + step
+        found = np.where(step == 0, np.repeat(child, size), members[np.maximum(at, 0)])
+        pairs = _distinct(np.repeat(owner, size) * n + found)
+        owners, found = pairs // n, pairs % n
+        if used + len(found) > EXACT_BUDGET:
+            return None
+        if used + len(found) > len(members):
+            members = np.resize(members, 2 * (used + len(found)))
+        members[used : used + len(found)] = found
+        # Nodes are sorted and the pairs are sorted by owner: each node's set is one run.
+        start[nodes] = used + np.searchsorted(owners, nodes, side="left")
+        end[nodes] = used + np.searchsorted(owners, nodes, side="right")
+        used += len(found)
+    # The spans tile members[:used]: one reduceat gives every set's sum.
+    rows = np.nonzero(end > start)[0]
+    rows = rows[np.argsort(start[rows], kind="stable")]
+    for total, weight in zip(totals, units, strict=True):
+        total[rows] = np.add.reduceat(weight[members[:used]], start[rows])
+    return totals
 
 
 def _exact_sums(

@@ -7,9 +7,11 @@ and the same exact float values a `json.dumps` of the records would.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import json
 import operator
+import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -20,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from taskdist.forked import write_in_child
 from taskdist.gc_pause import paused_gc
 from taskdist.priority import FLAGS
-from taskdist.render import _CONTROL, Output, emit, new_table, safe, text
+from taskdist.render import Output, emit, new_table, safe, text
 
 if TYPE_CHECKING:
     import numpy as np
@@ -89,11 +91,32 @@ def _quoted(values: list[str | None]) -> list[str]:
     return list(map(table.__getitem__, values))
 
 
+# What a JSON string (ASCII only, as json.dumps writes it) cannot hold as it is.
+_NEEDS_ESCAPE = re.compile(r"[^\x20\x21\x23-\x5b\x5d-\x7e]")
+
+
+def _escaped(values: list[str]) -> list[str]:
+    """The inside of each value's JSON string literal, made terminal-safe like every JSON output.
+
+    A value with nothing to escape is its own inside, so one scan of the whole column finds the
+    few rows that need work and every other row costs nothing (no new string per row).
+    """
+    joined = "".join(values)
+    found = _NEEDS_ESCAPE.search(joined)
+    if found is None:
+        return values
+    ends = list(itertools.accumulate(map(len, values)))
+    result = list(values)
+    while found is not None:
+        k = bisect.bisect_right(ends, found.start())
+        result[k] = _quote(safe(values[k], single_line=False))[1:-1]
+        found = _NEEDS_ESCAPE.search(joined, ends[k])
+    return result
+
+
 def _quoted_unique(values: list[str]) -> list[str]:
-    """Like `_quoted` for columns of mostly distinct texts: one scan decides whether any needs escaping."""
-    if _CONTROL.search("\n".join(values)):
-        return [_quote(safe(v, single_line=False)) for v in values]
-    return list(map(_quote, values))
+    """Like `_quoted` for columns of mostly distinct texts."""
+    return ['"' + v + '"' for v in _escaped(values)]
 
 
 def _quoted_unique_or_null(values: list[str | None]) -> list[str]:
@@ -102,13 +125,26 @@ def _quoted_unique_or_null(values: list[str | None]) -> list[str]:
     return [next(quoted) if v is not None else "null" for v in values]
 
 
-def _reprs(values: list[float]) -> list[str]:
-    """Exact (round-trip) float literals; in a column of few distinct values, each is formatted once."""
-    distinct = set(values)
-    if len(distinct) > len(values) // 4:
-        return list(map(repr, values))
-    table = {v: repr(v) for v in distinct}
-    return list(map(table.__getitem__, values))
+def _factor_objects(
+    name: str, weight: float, values: npt.NDArray[np.float64], points: npt.NDArray[np.float64]
+) -> list[str]:
+    """The `"name": {"value", "weight", "contribution"}` text of one factor for each row.
+
+    A factor takes few distinct values (urgency steps, label levels, skill sets...), and its
+    contribution is value x weight: so the whole object is formatted once per distinct value (as
+    bits; rows whose contribution differs in any bit are formatted on their own).
+    """
+    import numpy as np
+
+    head = f'"{name}": {{"value": '
+    middle = f', "weight": {weight!r}, "contribution": '
+    bits = np.ascontiguousarray(values, dtype=np.float64).view(np.int64)
+    point_bits = np.ascontiguousarray(points, dtype=np.float64).view(np.int64)
+    distinct, first, inverse = np.unique(bits, return_index=True, return_inverse=True)
+    if len(distinct) > len(bits) // 4 or not np.array_equal(point_bits[first][inverse], point_bits):
+        return [f"{head}{v!r}{middle}{c!r}}}" for v, c in zip(values.tolist(), points.tolist(), strict=True)]
+    texts = [f"{head}{v!r}{middle}{c!r}}}" for v, c in zip(values[first].tolist(), points[first].tolist(), strict=True)]
+    return list(map(texts.__getitem__, inverse.tolist()))
 
 
 def queue_json(report: QueueReport) -> str:
@@ -122,12 +158,45 @@ def _records(report: QueueReport, selected: npt.NDArray[np.int64]) -> str:
     """The JSON objects of `selected` rows, separated by `,\n  `.
 
     Built column by column: every field of every row is first turned into its JSON text on whole
-    columns, then the pieces are interleaved with the constant parts and joined once (a per-row
-    format call costs several times more at 100,000 rows). Nothing here can form a reference
-    cycle, so the cyclic garbage collector is paused meanwhile.
+    columns (formatting each distinct value once where values repeat, escaping only the rows that
+    need it), then one join per row puts a record together with the constant parts of `_RECORD`.
+    Nothing here can form a reference cycle, so the cyclic garbage collector is paused meanwhile.
     """
     with paused_gc():
         return _build_records(report, selected)
+
+
+def _blocked_by(report: QueueReport, selected: npt.NDArray[np.int64]) -> list[str]:
+    """The `blocked_by` list of each row as JSON text; only blocked rows cost more than a constant."""
+    import numpy as np
+
+    prerequisites, first, last = report.scores.graph.blocker_spans(selected)
+    texts = ["[]"] * len(selected)
+    blocked = np.nonzero(last > first)[0]
+    if not len(blocked):
+        return texts
+    # Only the edges of the blocked rows, in row order: a short `--limit` quotes a few ids, not all.
+    counts = (last - first)[blocked]
+    ends = np.cumsum(counts)
+    starts = ends - counts
+    edge_rows = np.repeat(first[blocked] - starts, counts) + np.arange(int(ends[-1]))
+    named, which = np.unique(prerequisites[edge_rows], return_inverse=True)
+    ids = report.scores.tickets.id
+    quoted = _quoted_unique([ids[j] for j in named.tolist()])
+    edges = list(map(quoted.__getitem__, which.tolist()))
+    for pos, a, b in zip(blocked.tolist(), starts.tolist(), ends.tolist(), strict=True):
+        texts[pos] = "[" + ", ".join(edges[a:b]) + "]"
+    return texts
+
+
+# One queue record: the keys and their order are the public contract (docs/scoring.md). Each `%s`
+# is a column of JSON texts; the record is put together by joining the constant parts between them.
+_RECORD = (
+    '{"rank": %s, "project": %s, "id": "%s", "title": "%s", "status": %s, "label": %s, "priority": %s, '
+    '"ready": %s, "blocked_by": %s, "dangling": %s, "unblocks": %s, "flags": %s, "assignee": %s, "due": %s, '
+    '"factors": {%s, %s, %s, %s, %s}}'
+)
+_RECORD_PARTS = _RECORD.split("%s")
 
 
 def _build_records(report: QueueReport, selected: npt.NDArray[np.int64]) -> str:
@@ -141,45 +210,33 @@ def _build_records(report: QueueReport, selected: npt.NDArray[np.int64]) -> str:
         return list(found) if len(rows) > 1 else [found]
 
     dangling = s.graph.dangling
-    blockers = s.graph.blockers(rows)
-    named = {j for found in blockers for j in found}
-    quoted_ids = dict(zip(named, _quoted_unique([t.id[j] for j in named]), strict=True))
-    flag_text = {code: json.dumps(_flag_names(code)) for code in range(1 << len(FLAG_ORDER))}
-    composite = _reprs(s.composite[selected].tolist())
-    fields: list[tuple[str, Iterable[str]]] = [
-        ('{"rank": ', map(str, s.rank[selected].tolist())),
-        (', "project": ', _quoted(pick(t.project))),
-        (', "id": ', _quoted_unique(pick(t.id))),
-        (', "title": ', _quoted_unique(pick(t.title))),
-        (', "status": ', _quoted(pick(t.status))),
-        (', "label": ', _quoted(pick(t.label))),
-        (', "priority": ', composite),
-        (', "ready": ', ["true" if r else "false" for r in s.ready[selected].tolist()]),
-        (
-            ', "blocked_by": ',
-            ["[" + ", ".join(map(quoted_ids.__getitem__, found)) + "]" if found else "[]" for found in blockers],
-        ),
-        (
-            ', "dangling": ',
-            ["[" + ", ".join(_quote(safe(r)) for r in dangling[k]) + "]" if k in dangling else "[]" for k in rows],
-        ),
-        (', "unblocks": ', map(str, s.downstream_count[selected].astype(int).tolist())),
-        (', "flags": ', map(flag_text.__getitem__, _flag_codes(report, selected))),
-        (', "assignee": ', _quoted(pick(t.assignee))),
-        (', "due": ', _quoted_unique_or_null(pick(t.due_text))),
+    flag_text = [json.dumps(_flag_names(code)) for code in range(1 << len(FLAG_ORDER))]
+    unblocks = s.downstream_count[selected].astype(int).tolist()
+    counts = {c: str(c) for c in set(unblocks)}
+    columns: list[Iterable[str]] = [
+        map(str, s.rank[selected].tolist()),
+        _quoted(pick(t.project)),
+        _escaped(pick(t.id)),
+        _escaped(pick(t.title)),
+        _quoted(pick(t.status)),
+        _quoted(pick(t.label)),
+        map(repr, s.composite[selected].tolist()),  # every float exactly, as json.dumps writes it
+        map(("false", "true").__getitem__, s.ready[selected].tolist()),
+        _blocked_by(report, selected),
+        ["[" + ", ".join(_quote(safe(r)) for r in dangling[k]) + "]" if k in dangling else "[]" for k in rows],
+        map(counts.__getitem__, unblocks),
+        map(flag_text.__getitem__, _flag_codes(report, selected)),
+        _quoted(pick(t.assignee)),
+        _quoted_unique_or_null(pick(t.due_text)),
     ]
-    opening = ', "factors": {'
     for f, name in enumerate(FACTOR_NAMES):
-        weight = repr(float(s.weights[f]))
-        fields.append((f'{opening}"{name}": {{"value": ', _reprs(s.factors[selected, f].tolist())))
-        fields.append((f', "weight": {weight}, "contribution": ', _reprs(s.contributions[selected, f].tolist())))
-        opening = "}, "
-    separators = itertools.chain([""], itertools.repeat("}}},\n  ", len(rows) - 1))
-    columns: list[Iterable[str]] = [separators]
-    for constant, values in fields:
-        columns.append(itertools.repeat(constant, len(rows)))
-        columns.append(values)
-    return "".join(itertools.chain.from_iterable(zip(*columns, strict=True))) + "}}}"
+        columns.append(_factor_objects(name, float(s.weights[f]), s.factors[selected, f], s.contributions[selected, f]))
+    # Per row, one join of the constant parts and the row's texts (a `%` per row costs a fifth more).
+    count = len(rows)
+    pieces: list[Iterable[str]] = [itertools.repeat(_RECORD_PARTS[0], count)]
+    for column, part in zip(columns, _RECORD_PARTS[1:], strict=True):
+        pieces += [column, itertools.repeat(part, count)]
+    return ",\n  ".join(map("".join, zip(*pieces, strict=True)))
 
 
 def render_queue(out: Output, report: QueueReport) -> None:
