@@ -31,6 +31,7 @@ lint: $(VENV)/.installed-test
 
 typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy
+	MYPYPATH=scripts $(BIN)/mypy scripts/bench.py scripts/benches
 
 unit: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q
@@ -44,8 +45,10 @@ docs: $(VENV)/.installed-test
 	$(BIN)/python scripts/gen_docs.py
 	$(BIN)/python scripts/gen_status_svg.py
 
+# The full suite (about 10-15 minutes on 2 cores); it also rewrites docs/performance.md.
+# Subsets: $(BIN)/python scripts/bench.py --only import,queue --sizes 1000,10000 (see --help).
 bench: $(VENV)/.installed-test
-	OPENBLAS_NUM_THREADS=1 $(BIN)/python scripts/bench.py
+	OPENBLAS_NUM_THREADS=1 $(BIN)/python scripts/bench.py --write-docs
 
 clean:
 	rm -rf .run .pytest_cache .mypy_cache .ruff_cache

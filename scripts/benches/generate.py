@@ -12,9 +12,14 @@ are cached under bench-results/cache/ by (tickets, agents, seed, generator versi
 
 from __future__ import annotations
 
+import os
 import random
 import shutil
+import sqlite3
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -24,6 +29,7 @@ VERSION = 3
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 NOW_TEXT = "2026-11-22T09:00:00Z"
 PROJECT = "bench"
+GENERATION_SECONDS = 0.0  # spent building files and ledgers in this process (0 when all was cached)
 
 # Work comes in roles: a ticket's tags and an agent's skills are drawn from one role (plus extras).
 ROLES = (
@@ -190,38 +196,90 @@ def _ticket_text(
 def tickets_for(count: int, agents: int, seed: int = 7) -> Path:
     """The folder of generated ticket files (cached), with `roster.yaml` beside `tasks/`."""
     folder = CACHE / f"tickets-v{VERSION}-{count}-{agents}-{seed}"
-    done = folder / ".complete"
-    if not done.exists():
-        if folder.exists():
-            shutil.rmtree(folder)
-        folder.mkdir(parents=True)
-        write_tickets(folder, count, seed, agents)
-        write_roster(folder / "roster.yaml", agents, seed)
-        done.touch()
+    if not (folder / ".complete").exists():
+        with _generating():
+            # Built aside and renamed into place: helpers running benches at once never see half a folder.
+            scratch = CACHE / f".{folder.name}.{os.getpid()}"
+            shutil.rmtree(scratch, ignore_errors=True)
+            scratch.mkdir(parents=True)
+            write_tickets(scratch, count, seed, agents)
+            write_roster(scratch / "roster.yaml", agents, seed)
+            (scratch / ".complete").touch()
+            if folder.exists() and not (folder / ".complete").exists():
+                shutil.rmtree(folder, ignore_errors=True)  # left by an interrupted older generator
+            _move_into_place(scratch, folder)
     return folder
 
 
 def ledger_for(count: int, agents: int, seed: int = 7) -> Path:
     """A ledger holding the generated backlog and roster, imported through the real importer (cached)."""
+    folder = tickets_for(count, agents, seed)
+    db = CACHE / f"ledger-v{VERSION}-{count}-{agents}-{seed}.db"
+    if not db.exists():
+        import_into(db, folder)
+    return db
+
+
+def adopt_ledger(source: Path, count: int, agents: int, seed: int = 7) -> None:
+    """Keep a ledger the CLI just imported from `tickets_for(count, agents, seed)` as that size's cached
+    ledger, if there is none yet: the same files, project, roster and time make the same ledger, and
+    a first bench run then imports 100,000 tickets once instead of twice."""
+    db = CACHE / f"ledger-v{VERSION}-{count}-{agents}-{seed}.db"
+    if db.exists():
+        return
+    partial = db.with_name(f".{db.name}.{os.getpid()}")
+    # The online backup API: a consistent copy, WAL included.
+    with sqlite3.connect(source) as src, sqlite3.connect(partial) as dst:
+        src.backup(dst)
+    dst.close()
+    src.close()
+    partial.rename(db)
+
+
+def import_into(db: Path, folder: Path) -> None:
+    """Import `folder`'s tasks/ and roster.yaml into a new ledger `db` (in-process, built aside)."""
     sys.path.insert(0, str(ROOT))
     from taskdist.config import Config, Source
     from taskdist.importer import import_sources
     from taskdist.ledger.db import open_ledger
 
-    folder = tickets_for(count, agents, seed)
-    db = CACHE / f"ledger-v{VERSION}-{count}-{agents}-{seed}.db"
-    if db.exists():
-        return db
-    partial = db.with_suffix(".partial")
-    for stale in CACHE.glob(partial.name + "*"):
-        stale.unlink()
-    ledger = open_ledger(partial, create=True)
+    with _generating():
+        partial = db.with_name(f".{db.name}.{os.getpid()}")
+        for stale in CACHE.glob(partial.name + "*"):
+            stale.unlink()
+        ledger = open_ledger(partial, create=True)
+        try:
+            import_sources(
+                ledger,
+                [Source(path=str(folder / "tasks"), project=PROJECT)],
+                Config(),
+                NOW,
+                roster=folder / "roster.yaml",
+            )
+            ledger.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            ledger.close()
+        for side in CACHE.glob(partial.name + "-*"):  # -wal, -shm: empty after the checkpoint
+            side.unlink()
+        if db.exists():
+            partial.unlink()
+        else:
+            partial.rename(db)
+
+
+def _move_into_place(scratch: Path, folder: Path) -> None:
     try:
-        import_sources(
-            ledger, [Source(path=str(folder / "tasks"), project=PROJECT)], Config(), NOW, roster=folder / "roster.yaml"
-        )
-        ledger.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        scratch.rename(folder)
+    except OSError:  # another process finished the same folder first: theirs is as good
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+@contextmanager
+def _generating() -> Iterator[None]:
+    """Count the time spent building data, so the bench can tell it from the time spent measuring."""
+    global GENERATION_SECONDS
+    started = time.perf_counter()
+    try:
+        yield
     finally:
-        ledger.close()
-    partial.rename(db)
-    return db
+        GENERATION_SECONDS += time.perf_counter() - started

@@ -10,18 +10,14 @@ once beside them, for information.
 from __future__ import annotations
 
 import json
-import shutil
 import sqlite3
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
-from typing import Any
 
 from benches.generate import NOW_TEXT, ledger_for
+from benches.harness import TASKDIST, Report, capture, measure
 
-TASKDIST = str(Path(sys.executable).parent / "taskdist")
+SIZES = ((1_000, 100), (10_000, 100), (100_000, 1_000))
 LATER = "2026-11-22T10:00:00Z"
 
 
@@ -31,38 +27,45 @@ def _copy(source: Path, target: Path) -> None:
         src.backup(dst)
 
 
-def run(report: Any) -> None:
-    for count, agents, target in ((10_000, 100, None), (100_000, 1000, 3.0)):
+def run(report: Report) -> None:
+    for count, agents in SIZES:
+        if not report.wants(count):
+            continue
+        target = 3.0 if count == 100_000 else None
         db = ledger_for(count, agents)
         argv = [TASKDIST, "status", "--format", "json", "--db", str(db), "--now", NOW_TEXT]
-        data = json.loads(subprocess.run(argv, check=True, capture_output=True, text=True).stdout)
-        assert {"queue", "workload", "progress", "escalations"} <= set(data)
-        report.command(f"status --format json, {count:,} tickets", argv, target=target)
-        # Baseline in the same run: scoring the ledger alone (the queue head), which status builds on.
-        report.command(
-            f"baseline: queue --limit 10 --format json, {count:,} tickets",
-            [TASKDIST, "queue", "--limit", "10", "--format", "json", "--db", str(db), "--now", NOW_TEXT],
+        assert {"queue", "workload", "progress", "escalations"} <= set(json.loads(capture(argv)))
+        head = [TASKDIST, "queue", "--limit", "10", "--format", "json", "--db", str(db), "--now", NOW_TEXT]
+        report.add(
+            f"json.{count}",
+            f"status --format json, {count:,} tickets",
+            measure(argv, report.runs(3)),
+            baseline_name="queue --limit 10 --format json",
+            baseline=measure(head, report.runs(3)),
+            target=target,
+            issue=5 if target else None,
         )
-        report.command(
+        report.add(
+            f"table.{count}",
             f"status (tables, 80 columns), {count:,} tickets",
-            [TASKDIST, "status", "--db", str(db), "--now", NOW_TEXT],
+            measure([TASKDIST, "status", "--db", str(db), "--now", NOW_TEXT], report.runs(3)),
         )
-        with tempfile.TemporaryDirectory() as folder:
+        with tempfile.TemporaryDirectory(prefix="taskdist-bench-") as folder:
             swept = Path(folder) / "swept.db"
             _copy(db, swept)
-            started = time.perf_counter()
-            subprocess.run(
-                [TASKDIST, "escalate", "--apply", "--quiet", "--format", "json", "--db", str(swept), "--now", NOW_TEXT],
-                check=True,
-                stdout=subprocess.DEVNULL,
+            sweep = [TASKDIST, "escalate", "--apply", "--quiet", "--format", "json", "--db", str(swept)]
+            report.add(
+                f"escalate.{count}",
+                f"escalate --apply (first sweep, on a copy), {count:,} tickets",
+                measure([*sweep, "--now", NOW_TEXT], 1),
             )
-            report.add(f"escalate --apply (first sweep), {count:,} tickets", [time.perf_counter() - started])
             after = [TASKDIST, "status", "--format", "json", "--db", str(swept), "--now", LATER]
-            summary = json.loads(subprocess.run(after, check=True, capture_output=True, text=True).stdout)["summary"]
-            report.command(
+            summary = json.loads(capture(after))["summary"]
+            report.add(
+                f"json-swept.{count}",
                 f"status --format json after the sweep, {count:,} tickets "
                 f"({summary['escalations'].get('open', 0):,} open escalations)",
-                after,
+                measure(after, report.runs(3)),
                 target=target,
+                issue=5 if target else None,
             )
-            shutil.rmtree(folder, ignore_errors=True)
