@@ -11,13 +11,17 @@ The objective is the sum of those slot-weighted values.
 Pipeline of the `optimal` strategy (`solve`):
 1. slot solve per connected component of the eligibility graph (`assignment_solvers`): exact
    Hungarian-type solves over agent slots (sparse LAPJVsp, dense `linear_sum_assignment` as the
-   fallback) for components up to `EXACT_CELLS` tickets x slots; larger components are solved in
-   layers, one exact matching per slot level, each respecting the hours left;
+   fallback) for components up to `EXACT_CELLS` tickets x slots; when the hours bind there, tiny
+   components are solved exactly by MILP, those up to `COLUMN_PAIRS` pairs and `COLUMN_AGENTS`
+   agents by column generation (`assignment_columns`), larger ones with the hours priced in;
+   components above `EXACT_CELLS` are solved in layers, one exact matching per slot level, each
+   respecting the hours left;
 2. local search (`assignment_search`): repair hour-capacity violations, fill freed room, improve by
-   moves, swaps and replacements; tiny components whose hours bind are re-solved exactly by MILP;
+   moves, swaps, replacements and exact re-plans of one agent;
 3. validation of every constraint, and conflict resolution (drop the lowest-value pairs) if any fails;
-4. the greedy baseline improved by the same local search is computed too, and the better plan is kept,
-   so the optimizer is never below greedy. If the solver raises, the greedy plan is used and recorded.
+4. the greedy plan is computed too (improved by the same local search when it wins or when a heuristic
+   solved a small instance), and the better plan is kept, so the optimizer is never below greedy. If
+   the solver raises, the greedy plan is used and recorded.
 
 Everything is deterministic: `Problem.build` orders tickets by key and agents by id first.
 """
@@ -305,10 +309,14 @@ def _optimal(problem: Problem, notes: list[str], budget: int | None) -> tuple[In
         # At this size greedy's pass over every pair costs a third of the solve and has never come
         # close (`make bench` reports both): the comparison is left to the benchmark.
         return plan, solver, fallback
-    # Never below greedy: its plan is the seed of a second search on small instances, and on larger
-    # ones it is searched only when it beats the slot solve outright.
+    # Never below greedy: its plan is the seed of a second search on small instances solved by a
+    # heuristic (column generation already started from it), and on larger ones it is searched only
+    # when it beats the slot solve outright.
     seed = greedy(problem)
-    if objective(problem, seed) > objective(problem, plan) + EPS or len(problem.pair_value) <= SMALL_PAIRS:
+    heuristic = "priced" in solver or "layered" in solver
+    if objective(problem, seed) > objective(problem, plan) + EPS or (
+        heuristic and len(problem.pair_value) <= SMALL_PAIRS
+    ):
         seeded = local_search(problem, seed, budget)
         if objective(problem, seeded) > objective(problem, plan) + EPS:
             notes.append("the greedy seed improved by local search beat the slot solve; kept it")

@@ -41,10 +41,15 @@ class _State:
         self.slots: list[int] = problem.slots.tolist()
         self.room: list[float] = problem.room.tolist()
         self.step: list[float] = problem.step.tolist()
+        # Slot factors 1 - step x rank all >= 0 (always, unless slot_cost > 1): an agent's share then
+        # never rises when one of its tickets is replaced by one worth no more to it, so the search
+        # skips those changes (counting them as evaluated, so budgets end where they always did).
+        self.monotone = [s * max(k - 1, 0) <= 1.0 for s, k in zip(self.step, self.slots, strict=True)]
         self.used: list[float] = [sum(self.hours[j] for j in tickets) for tickets in self.members]
         self._rows: dict[int, dict[int, float]] = {}
         self.totals = [self.total(i, self.members[i]) for i in range(problem.m)]
         self.evaluations = 0
+        self.journal: list[tuple[int, int]] = []  # (ticket, its agent before) of every change
 
     def row(self, j: int) -> dict[int, float]:
         found = self._rows.get(j)
@@ -67,6 +72,7 @@ class _State:
         return self.total(i, tickets) - self.totals[i]
 
     def assign(self, j: int, i: int) -> None:
+        self.journal.append((j, -1))
         self.agent_of[j] = i
         self.members[i].append(j)
         self.used[i] += self.hours[j]
@@ -74,10 +80,22 @@ class _State:
 
     def unassign(self, j: int) -> None:
         i = self.agent_of[j]
+        self.journal.append((j, i))
         self.agent_of[j] = -1
         self.members[i].remove(j)
         self.used[i] -= self.hours[j]
         self.totals[i] = self.total(i, self.members[i])
+
+    def undo(self, mark: int) -> None:
+        """Take back every change after journal position `mark`."""
+        while len(self.journal) > mark:
+            j, before = self.journal.pop()
+            if self.agent_of[j] >= 0:
+                self.unassign(j)
+                self.journal.pop()
+            if before >= 0:
+                self.assign(j, before)
+                self.journal.pop()
 
 
 def local_search(problem: Problem, plan: IntArray, budget: int | None = None) -> IntArray:
@@ -87,12 +105,106 @@ def local_search(problem: Problem, plan: IntArray, budget: int | None = None) ->
     order = _by_best(problem)
     _fill(state, order)
     limit = (DEFAULT_BUDGET if len(problem.pair_value) <= LARGE_PAIRS else LARGE_BUDGET) if budget is None else budget
+    candidates: list[list[int]] | None = None
+    rank: list[int] = []
     while state.evaluations < limit:
         changed = _improve_assigned(state, limit)
         changed |= _improve_unassigned(state, order, limit)
+        if not changed and state.evaluations < limit:
+            if candidates is None:
+                candidates = _candidates(problem)
+                rank = [problem.n] * problem.n
+                for r, j in enumerate(order):
+                    rank[j] = r
+            changed = _replan_agents(state, rank, candidates, limit)
         if not changed:
             break
+        state.journal.clear()
     return np.array(state.agent_of, dtype=np.int64)
+
+
+def _candidates(problem: Problem) -> list[list[int]]:
+    """Each agent's eligible tickets by value, highest first (ties by index)."""
+    order = np.lexsort((problem.pair_ticket, -problem.pair_value, problem.pair_agent))
+    starts = np.searchsorted(problem.pair_agent[order], np.arange(problem.m + 1))
+    tickets = problem.pair_ticket[order]
+    return [tickets[starts[i] : starts[i + 1]].tolist() for i in range(problem.m)]
+
+
+def _refill(state: _State, rank: list[int], candidates: list[list[int]], losers: list[int], freed: list[int]) -> None:
+    """After a re-plan, the only new room is with the agents that gave up tickets, and the only newly
+    free tickets are the ones dropped: those, and the free candidates of those agents, best first,
+    go where they add the most."""
+    pool = set(freed)
+    for a in losers:
+        pool.update(j for j in candidates[a] if state.agent_of[j] < 0)
+    for j in sorted(pool, key=rank.__getitem__):
+        if state.agent_of[j] >= 0:
+            continue
+        best, where = EPS, -1
+        for i in state.row(j):
+            if state.fits(i, state.hours[j]):
+                gain = state.gain_with(i, [*state.members[i], j])
+                if gain > best:
+                    best, where = gain, i
+        if where >= 0:
+            state.assign(j, where)
+
+
+def _replan_agents(state: _State, rank: list[int], candidates: list[list[int]], limit: int) -> bool:
+    """For each agent, its best set of tickets, exactly (`assignment_columns.best_sets`): any of its
+    candidates, those held by another agent at the cost of what that agent loses. The change is kept,
+    with the freed tickets and room refilled, only when the whole plan gains."""
+    from taskdist.assignment_columns import best_sets
+
+    changed = False
+    for b in range(state.problem.m):
+        if state.evaluations >= limit:
+            break
+        mine = candidates[b]
+        if not mine or state.slots[b] <= 0:
+            continue
+        state.evaluations += len(mine)
+        costs = []
+        for j in mine:
+            a = state.agent_of[j]
+            if a < 0 or a == b:
+                costs.append(0.0)
+            else:
+                costs.append(state.totals[a] - state.total(a, [t for t in state.members[a] if t != j]))
+        row = [state.row(j)[b] for j in mine]
+        found = best_sets(
+            np.array(row),
+            np.array([state.hours[j] for j in mine]),
+            np.array(costs),
+            state.slots[b],
+            state.room[b],
+            state.step[b],
+        )
+        if not found:
+            continue
+        net, items = max(found, key=lambda f: f[0])
+        if net <= state.totals[b] + EPS:
+            continue
+        before = sum(state.totals)
+        mark = len(state.journal)
+        chosen = {mine[k] for k in items}
+        freed = [t for t in state.members[b] if t not in chosen]
+        for j in freed:
+            state.unassign(j)
+        losers = set()
+        for j in sorted(chosen):
+            if state.agent_of[j] != b:
+                if state.agent_of[j] >= 0:
+                    losers.add(state.agent_of[j])
+                    state.unassign(j)
+                state.assign(j, b)
+        _refill(state, rank, candidates, sorted(losers), freed)
+        if sum(state.totals) > before + EPS:
+            changed = True
+        else:
+            state.undo(mark)
+    return changed
 
 
 def _by_best(problem: Problem) -> list[int]:
@@ -146,7 +258,8 @@ def _improve_assigned(state: _State, limit: int) -> bool:
         rest_a = [t for t in state.members[a] if t != j]
         removal = state.gain_with(a, rest_a)
         best, move = EPS, None
-        for b, value_b in state.row(j).items():
+        row = state.row(j)
+        for b, value_b in row.items():
             if b == a or value_b <= 0:
                 continue
             if state.fits(b, h):
@@ -159,14 +272,21 @@ def _improve_assigned(state: _State, limit: int) -> bool:
                 fits_b = state.used[b] - h2 + h <= state.room[b] + EPS
                 if not fits_b:
                     continue
+                value_2 = state.row(j2)[b]
                 # Swap: j2 goes to a in j's place.
                 if a in state.row(j2) and state.used[a] - h + h2 <= state.room[a] + EPS:
-                    gain = state.gain_with(a, [*rest_a, j2]) + state.gain_with(
-                        b, [t for t in state.members[b] if t != j2] + [j]
-                    )
-                    if gain > best:
-                        best, move = gain, ("swap", b, j2)
+                    if state.monotone[a] and state.monotone[b] and state.row(j2)[a] <= row[a] and value_b <= value_2:
+                        state.evaluations += 2  # neither agent gets a better ticket: no gain (see _State)
+                    else:
+                        gain = state.gain_with(a, [*rest_a, j2]) + state.gain_with(
+                            b, [t for t in state.members[b] if t != j2] + [j]
+                        )
+                        if gain > best:
+                            best, move = gain, ("swap", b, j2)
                 # Bump: j2 leaves the plan to make room for j.
+                if state.monotone[b] and value_b <= value_2:
+                    state.evaluations += 1
+                    continue
                 gain = removal + state.gain_with(b, [t for t in state.members[b] if t != j2] + [j])
                 if gain > best:
                     best, move = gain, ("bump", b, j2)
@@ -193,7 +313,7 @@ def _improve_unassigned(state: _State, order: list[int], limit: int) -> bool:
             break
         h = state.hours[j]
         best, move = EPS, None
-        for b in state.row(j):
+        for b, value_b in state.row(j).items():
             if state.fits(b, h):
                 gain = state.gain_with(b, [*state.members[b], j])
                 if gain > best:
@@ -201,6 +321,9 @@ def _improve_unassigned(state: _State, order: list[int], limit: int) -> bool:
                 continue
             for j2 in state.members[b]:
                 if state.used[b] - state.hours[j2] + h > state.room[b] + EPS:
+                    continue
+                if state.monotone[b] and value_b <= state.row(j2)[b]:
+                    state.evaluations += 1  # a ticket worth no more to b: no gain (see _State)
                     continue
                 gain = state.gain_with(b, [t for t in state.members[b] if t != j2] + [j])
                 if gain > best:

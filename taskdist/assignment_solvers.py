@@ -14,10 +14,13 @@ exists and leaving a ticket out costs what it would have earned. Cost = C - valu
 value (LAPJVsp needs non-zero weights). If it raises, the dense `linear_sum_assignment` on the
 tickets x slots matrix is used instead (ineligible cells 0 = not assigned).
 
-Hours. When that plan fits every agent's hours it is optimal. Otherwise `priced_slots` prices the
+Hours. When that plan fits every agent's hours it is optimal. Otherwise (`_with_hours`): tiny
+components are solved exactly with `scipy.optimize.milp` (the same model with the hour limits);
+components up to `COLUMN_PAIRS` eligible pairs and `COLUMN_AGENTS` agents by column generation
+(`assignment_columns`: each agent's knapsack solved exactly, the agents coordinated by ticket
+prices; docs/assignment.md has its measured gaps); larger ones by `priced_slots`, which prices the
 hour limits in (Lagrangian relaxation with subgradient steps) and repeats the slot solve within a
-work budget, keeping the best plan made feasible; tiny components whose hours bind are solved
-exactly with `scipy.optimize.milp` instead (the same model with the hour limits).
+work budget, keeping the best plan made feasible.
 
 Layered solve, for components above `EXACT_CELLS` tickets x slots (an exact solve there costs
 seconds to minutes: LAPJVsp's augmenting paths grow long when thousands of slots want the same
@@ -46,6 +49,10 @@ PRICE_ROUNDS = 40
 PRICE_PATIENCE = 25
 PRICE_EDGE_BUDGET = 2_000_000
 MILP_SECONDS = 5.0
+# Column generation for components up to this size; its master LPs grow with the agents (1-5 s at
+# 120 agents), so larger components keep the priced slot solve (under 1.5 s).
+COLUMN_PAIRS = 25_000
+COLUMN_AGENTS = 60
 
 
 def components(problem: Problem) -> list[tuple[IntArray, IntArray]]:
@@ -84,11 +91,7 @@ def slot_solve(problem: Problem) -> tuple[IntArray, str]:
         sub = problem.subset(tickets, agents) if len(tickets) < problem.n or len(agents) < problem.m else problem
         slots = _slot_counts(sub)
         if sub.n * int(slots.sum()) <= EXACT_CELLS:
-            local, kind = priced_slots(sub, slots, _rounds(sub, slots))
-            if kind == "priced" and _milp_size(sub, slots) <= MILP_VARIABLES and used.get("milp", 0) < MILP_COMPONENTS:
-                exact = solve_milp(sub, MILP_SECONDS)
-                if exact is not None:
-                    local, kind = exact, "milp"
+            local, kind = _with_hours(sub, slots, used)
         else:
             local, kind = layered(sub, slots), "layered"
         used[kind] = used.get(kind, 0) + 1
@@ -96,6 +99,46 @@ def slot_solve(problem: Problem) -> tuple[IntArray, str]:
         plan[tickets[chosen]] = agents[local[chosen]]
     described = ", ".join(f"{kind} x{count}" for kind, count in sorted(used.items()))
     return plan, f"slots ({described})" if described else "slots (nothing eligible)"
+
+
+def _with_hours(problem: Problem, slots: IntArray, used: dict[str, int]) -> tuple[IntArray, str]:
+    """A component small enough for exact slot solves: the slot optimum if it fits the hours; else, by
+    size, the exact MILP, column generation, or the slot solve with the hours priced in."""
+    plan, kind = exact_slots(problem, slots)
+    chosen = plan >= 0
+    hours = np.bincount(plan[chosen], weights=problem.hours[chosen], minlength=problem.m)
+    if np.all(hours <= problem.room + EPS):
+        return plan, kind
+    if _milp_size(problem, slots) <= MILP_VARIABLES and used.get("milp", 0) < MILP_COMPONENTS:
+        exact = solve_milp(problem, MILP_SECONDS)
+        if exact is not None:
+            return exact, "milp"
+    if len(problem.pair_value) <= COLUMN_PAIRS and problem.m <= COLUMN_AGENTS:
+        return columns(problem, plan), "columns"
+    return priced_slots(problem, slots, _rounds(problem, slots))
+
+
+def columns(problem: Problem, start: IntArray) -> IntArray:
+    """Column generation (`assignment_columns`) seeded with the slot optimum repaired and with greedy's
+    plan; its integer plans are improved by local search and the best plan of all is kept."""
+    from taskdist.assignment import objective
+    from taskdist.assignment_baselines import greedy
+    from taskdist.assignment_columns import column_generation, master_milp
+    from taskdist.assignment_search import local_search
+
+    seeds = [local_search(problem, start, 0), greedy(problem)]
+    found = column_generation(problem, seeds)
+    best, best_value = seeds[0], objective(problem, seeds[0])
+    for plan in [seeds[1], *(local_search(problem, plan) for plan in found.plans)]:
+        value = objective(problem, plan)
+        if value > best_value + EPS:
+            best, best_value = plan, value
+    exact = master_milp(found, best_value)
+    if exact is not None:
+        exact = local_search(problem, exact)
+        if objective(problem, exact) > best_value + EPS:
+            best = exact
+    return best
 
 
 def _rounds(problem: Problem, slots: IntArray) -> int:

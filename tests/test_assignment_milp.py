@@ -1,59 +1,46 @@
-"""On instances of a few hundred tickets with hour capacities, the optimizer is within 1% of the exact
-optimum that `scipy.optimize.milp` (HiGHS) finds for the same model, and never below greedy."""
+"""On random team-shaped instances of a few hundred tickets with hour capacities and max_tasks (hours
+binding hard included), the optimizer is within 1% of `scipy.optimize.milp`'s optimum for the same
+model, keeps every constraint, is never below greedy and does not depend on the input order."""
 
 from __future__ import annotations
 
 import numpy as np
-import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
-from taskdist.assignment import Problem, objective, solve, violations
-from taskdist.assignment_solvers import solve_milp
+from taskdist.assignment import objective, solve, violations
+from tests.assignment_tools import by_key, milp_optimum, shuffled, skilled_problem
 
-
-def instance(seed: int, n: int, m: int, slot_cost: float, tightness: float) -> Problem:
-    """Tickets of lognormal hours, agents with 4-12 slots and 15-60 h (x tightness), 60% eligibility."""
-    rng = np.random.default_rng(seed)
-    hours = np.round(rng.lognormal(1.2, 0.7, n).clip(0.5, 24), 1)
-    slots = rng.integers(4, 13, m)
-    room = rng.uniform(15, 60, m) * tightness
-    priority = rng.beta(2, 3, n) * 100
-    pt, pa, pv = [], [], []
-    for j in range(n):
-        for i in range(m):
-            if rng.random() < 0.6:
-                pt.append(j)
-                pa.append(i)
-                pv.append(priority[j] * rng.uniform(0.5, 0.95))
-    return Problem.build(
-        [("p", f"T{j:04d}") for j in range(n)],
-        [f"a{i}" for i in range(m)],
-        hours,
-        slots,
-        room,
-        slot_cost / slots,
-        pt,
-        pa,
-        pv,
-        priority=priority,
-    )
+SEEDS = st.integers(min_value=0, max_value=2**32 - 1)
 
 
-@pytest.mark.parametrize(
-    ("seed", "n", "m", "slot_cost", "tightness"),
-    [
-        (1, 200, 5, 0.0, 1.0),
-        (2, 300, 6, 0.0, 0.5),
-        (3, 250, 4, 0.0, 2.0),
-        (4, 120, 4, 0.2, 1.0),
-        (5, 100, 3, 0.2, 0.5),
-    ],
+# Derandomized: CI sees the same examples every run (about 1 s each, most of it the MILP). The explicit
+# examples are tight instances on which the optimizer used to fall 1-3% below the optimum.
+@settings(max_examples=12, deadline=None, derandomize=True, database=None)
+@given(
+    seed=SEEDS,
+    n=st.integers(150, 400),
+    m=st.integers(5, 25),
+    tightness=st.sampled_from([0.3, 0.5, 1.0, 2.0]),
+    slot_cost=st.sampled_from([0.0, 0.2]),
 )
-def test_objective_within_one_percent_of_milp(seed: int, n: int, m: int, slot_cost: float, tightness: float) -> None:
-    problem = instance(seed, n, m, slot_cost, tightness)
+@example(seed=5, n=250, m=20, tightness=0.3, slot_cost=0.0)  # was 2.3% below the bound
+@example(seed=0, n=180, m=8, tightness=0.5, slot_cost=0.0)  # was 1.3% below
+def test_within_one_percent_of_milp_never_below_greedy_and_order_free(
+    seed: int, n: int, m: int, tightness: float, slot_cost: float
+) -> None:
+    problem = skilled_problem(np.random.default_rng(seed), n, m, tightness, slot_cost)
     solution = solve(problem)
     assert violations(problem, solution.agent_of) == []
-    exact = solve_milp(problem, seconds=60.0)
-    assert exact is not None and violations(problem, exact) == []
-    optimum = objective(problem, exact)
-    assert solution.objective >= 0.99 * optimum
+    assert solution.objective == objective(problem, solution.agent_of)
+    # HiGHS stops within 0.5% of its proven bound; the bound is at least the optimum, so this is at
+    # least as strict as "within 1% of the optimum".
+    exact, bound = milp_optimum(problem, gap=0.005)
+    assert violations(problem, exact) == []
+    assert objective(problem, exact) <= bound + 1e-6
+    assert solution.objective >= 0.99 * bound
     assert solution.objective >= solve(problem, "greedy").objective - 1e-9
+    other = shuffled(problem, np.random.default_rng(seed + 1))
+    again = solve(other)
+    assert by_key(other, again.agent_of) == by_key(problem, solution.agent_of)
+    assert again.objective == solution.objective
