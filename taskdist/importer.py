@@ -10,14 +10,12 @@ the fields that changed. A run that finds nothing new writes nothing at all.
 from __future__ import annotations
 
 import functools
-import gc
 import itertools
 import json
 import os
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
@@ -25,6 +23,7 @@ from typing import Any
 
 from taskdist.config import Config, Source
 from taskdist.errors import NothingImported, ParseError, UsageError
+from taskdist.gc_pause import paused_gc
 from taskdist.ledger import tickets as store
 from taskdist.ledger.agents import save_roster
 from taskdist.ledger.db import Ledger
@@ -253,7 +252,7 @@ def _read_all(jobs: Iterable[Job], progress: Progress | None) -> Iterator[FileOu
             yield batch
 
     done = 0
-    # The workers turn the garbage collector back on (only this process pauses it, see `_gc_paused`)
+    # The workers turn the garbage collector back on (only this process pauses it, see `paused_gc`)
     # and exit if this process dies.
     with ProcessPoolExecutor(max_workers=workers, initializer=start_worker, initargs=(os.getpid(),)) as pool:
         for packed in pool.map(_read_batch, batches()):
@@ -262,20 +261,6 @@ def _read_all(jobs: Iterable[Job], progress: Progress | None) -> Iterator[FileOu
             done += len(packed)
             if progress:
                 progress(done, counted[0])
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection while importing: the import keeps every file's state (hundreds of
-    thousands of objects) alive, and each full collection walked them all (a fifth of the main process's
-    time in a cold 100k import). The import makes next to no cycles; they are collected afterwards."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _winner_key(state: FileState) -> tuple[int, str, str]:
@@ -322,7 +307,9 @@ def import_sources(
     report = ImportReport()
     source_list = list(sources)
     agents = check_request(source_list, roster)
-    with _gc_paused(), ledger.writing("import", now, config.digest()):
+    # The import keeps every file's state alive; automatic collections walking them all were a fifth
+    # of the main process's time in a cold 100k import.
+    with paused_gc(), ledger.writing("import", now, config.digest()):
         if agents is not None and roster is not None:
             report.agents = save_roster(ledger, agents, str(roster.resolve()))
             if any(report.agents[k] for k in ("added", "updated", "deactivated")):
