@@ -270,7 +270,9 @@ class _Columns:
 
 @dataclass(slots=True)
 class Generated:
-    """What column generation found: integer plans to improve, the bound it proved, the work done."""
+    """What column generation found: integer plans to improve, the Lagrangian bound on the optimum
+    (exact while pricing was), rounds and columns, and the master with its last LP's value and
+    each column's reduced cost (for `master_milp`)."""
 
     plans: list[IntArray]
     bound: float
@@ -297,7 +299,7 @@ class _Pricing:
         self.agents = [i for i in range(p.m) if self.slots[i] > 0]
 
     def sets(self, i: int, price: FloatArray) -> list[tuple[float, IntArray, float]]:
-        """Agent i's best set of each size at these ticket prices: (net, tickets, objective share)."""
+        """Agent i's best sets at these ticket prices (`best_sets`): (net, tickets, objective share)."""
         tickets, value, step = self.ticket[i], self.value[i], self.step[i]
         found = best_sets(value, self.hours[i], price[tickets], self.slots[i], self.room[i], step)
         return [(net, tickets[items], agent_total(value[items].tolist(), step)) for net, items in found]
