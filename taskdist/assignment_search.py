@@ -17,6 +17,8 @@ The budget counts evaluated changes (not seconds), so results do not depend on t
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 
 from taskdist.assignment import EPS, IntArray, Problem, agent_total
@@ -141,14 +143,21 @@ def _refill(state: _State, rank: list[int], candidates: list[list[int]], losers:
     for j in sorted(pool, key=rank.__getitem__):
         if state.agent_of[j] >= 0:
             continue
-        best, where = EPS, -1
-        for i in state.row(j):
-            if state.fits(i, state.hours[j]):
-                gain = state.gain_with(i, [*state.members[i], j])
-                if gain > best:
-                    best, where = gain, i
+        where = _best_fit(state, j, state.row(j))
         if where >= 0:
             state.assign(j, where)
+
+
+def _best_fit(state: _State, j: int, agents: Iterable[int]) -> int:
+    """The agent among `agents` with room for ticket j whose share gains most by taking it (more than
+    EPS), or -1."""
+    best, where = EPS, -1
+    for i in agents:
+        if state.fits(i, state.hours[j]):
+            gain = state.gain_with(i, [*state.members[i], j])
+            if gain > best:
+                best, where = gain, i
+    return where
 
 
 def _replan_agents(state: _State, rank: list[int], candidates: list[list[int]], limit: int) -> bool:
@@ -235,12 +244,7 @@ def _fill(state: _State, order: list[int]) -> None:
             continue
         agents = p.agents_of(j)
         candidates = agents[is_open[agents]].tolist() if len(agents) else []
-        best, where = EPS, -1
-        for i in candidates:
-            if state.fits(i, state.hours[j]):
-                gain = state.gain_with(i, [*state.members[i], j])
-                if gain > best:
-                    best, where = gain, i
+        where = _best_fit(state, j, candidates)
         if where >= 0:
             state.assign(j, where)
             is_open[where] = state.fits(where, 0.0)
