@@ -16,7 +16,7 @@ import typer.main
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from taskdist.cli import app  # noqa: E402
+from taskdist.cli.commands import app  # noqa: E402
 from taskdist.ledger.db import open_ledger  # noqa: E402
 
 

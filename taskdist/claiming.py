@@ -120,9 +120,9 @@ def run_next(
         ctx = load_context(ledger, config, now)
         return best_for(ctx, resolve_agent(ctx, agent_ref), project)
     from taskdist.ledger import assignments as store
-    from taskdist.tickets.normalize import format_datetime
+    from taskdist.timestamps import format_datetime
 
-    with ledger.writing("claim", now, config.digest()):
+    with ledger.writing("claim", now, config.digest):
         ctx = load_context(ledger, config, now)
         found = best_for(ctx, resolve_agent(ctx, agent_ref), project)
         if found.ticket is None or found.project is None:

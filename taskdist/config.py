@@ -1,18 +1,20 @@
 """`taskdist.yaml`: where it is, its defaults, and validation whose messages name the key.
 
-The configuration is a tree of frozen dataclasses. Every value has a default, so a missing file or a
-missing key means "the documented default"; a present but wrong value is a `ConfigError` naming the
-dotted key, the value and what is expected.
+The configuration is a tree of named tuples: immutable, and (unlike dataclasses, whose module and
+generated methods cost 20-30 ms) cheap to define, which matters because every command loads this
+module before doing anything. Treat their list and dict values as read-only. Every value has a
+default, so a missing file or a missing key means "the documented default"; a present but wrong
+value is a `ConfigError` naming the dotted key, the value and what is expected. Sections with rules
+beyond "a number at least 0" check them in `check()`, which the loader calls.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field, fields, replace
 from itertools import pairwise
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from taskdist.errors import ConfigError
 
@@ -21,16 +23,14 @@ LEDGER_DIR = ".taskdist"
 LEDGER_NAME = "ledger.db"
 
 
-@dataclass(frozen=True, slots=True)
-class Source:
+class Source(NamedTuple):
     """A ticket folder to import; `project` defaults to the folder's name."""
 
     path: str
     project: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class EffortConfig:
+class EffortConfig(NamedTuple):
     """Conversions from every estimate form to hours, and the default for tickets without one."""
 
     default_hours: float = 4.0
@@ -40,8 +40,7 @@ class EffortConfig:
     tokens_per_hour: float = 10000.0
 
 
-@dataclass(frozen=True, slots=True)
-class WeightsConfig:
+class WeightsConfig(NamedTuple):
     """Priority factor weights (the specification's defaults); they need not sum to 1."""
 
     urgency: float = 0.25
@@ -63,21 +62,19 @@ def _default_skill_map() -> dict[str, list[str]]:
     }
 
 
-@dataclass(frozen=True, slots=True)
-class SkillsConfig:
+class SkillsConfig(NamedTuple):
     """How tags, labels and ai_context become required skills when no explicit field is given.
 
     `map` sends a tag (lower-case) to one or more skills; `from_tags` says whether an unmapped tag
     that names a roster skill counts as a skill; `ignore` lists tags that are never skills.
     """
 
-    map: dict[str, list[str]] = field(default_factory=_default_skill_map)
+    map: dict[str, list[str]] = _default_skill_map()
     from_tags: bool = True
-    ignore: list[str] = field(default_factory=list)
+    ignore: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class LimitsConfig:
+class LimitsConfig(NamedTuple):
     """Bounds that keep a hostile or broken file from costing unbounded time or memory."""
 
     max_file_bytes: int = 5_000_000
@@ -90,15 +87,13 @@ class LimitsConfig:
     max_dir_depth: int = 64
 
 
-@dataclass(frozen=True, slots=True)
-class LedgerConfig:
+class LedgerConfig(NamedTuple):
     """How long a writer waits for another writer before giving up (exit code 75)."""
 
     lock_timeout_seconds: float = 30.0
 
 
-@dataclass(frozen=True, slots=True)
-class RebalanceConfig:
+class RebalanceConfig(NamedTuple):
     """Guard rails of `taskdist rebalance` (docs/rebalance.md).
 
     An agent is overloaded above `overloaded_above` utilization (the larger of hours over
@@ -119,15 +114,10 @@ class RebalanceConfig:
     reimport: bool = True
 
 
-def _default_thresholds() -> list[float]:
-    return [1.0, 2.0, 3.0, 5.0, 7.0, 10.0, 14.0, 21.0, 30.0]
-
-
-@dataclass(frozen=True, slots=True)
-class PriorityConfig:
+class PriorityConfig(NamedTuple):
     """Tunables of the five priority factors; docs/scoring.md gives the formulas they enter."""
 
-    urgency_thresholds_days: list[float] = field(default_factory=_default_thresholds)
+    urgency_thresholds_days: tuple[float, ...] = (1.0, 2.0, 3.0, 5.0, 7.0, 10.0, 14.0, 21.0, 30.0)
     age_cap: float = 0.5
     age_full_days: float = 180.0
     age_step_days: float = 7.0
@@ -137,7 +127,8 @@ class PriorityConfig:
     dependency_scale_hours: float = 40.0
     dependency_min_hours: float = 1.0
 
-    def __post_init__(self) -> None:
+    def check(self) -> None:
+        """Raise `ConfigError` naming the first bad setting (called for every section read from a file)."""
         bands = self.urgency_thresholds_days
         if not bands or any(b <= 0 for b in bands) or any(a >= b for a, b in pairwise(bands)):
             raise ConfigError(
@@ -152,8 +143,7 @@ class PriorityConfig:
                 raise ConfigError(f"priority.{name} must be above 0; fix it in {CONFIG_NAME}")
 
 
-@dataclass(frozen=True, slots=True)
-class WorkloadConfig:
+class WorkloadConfig(NamedTuple):
     """Thresholds of the workload report's alerts (docs/status.md); utilization = load / capacity."""
 
     overloaded_above: float = 1.0
@@ -162,8 +152,7 @@ class WorkloadConfig:
     trend_window_days: float = 7.0
 
 
-@dataclass(frozen=True, slots=True)
-class ProgressConfig:
+class ProgressConfig(NamedTuple):
     """The completion forecast: the speed prior, working days, and the delay-risk bands (docs/status.md)."""
 
     prior_sigma: float = 0.5
@@ -173,7 +162,8 @@ class ProgressConfig:
     high_risk: float = 0.5
     critical_risk: float = 0.8
 
-    def __post_init__(self) -> None:
+    def check(self) -> None:
+        """Raise `ConfigError` naming the first bad setting (called for every section read from a file)."""
         if not 0 < self.workdays_per_week <= 7:
             raise ConfigError(f"progress.workdays_per_week must be above 0 and at most 7; fix it in {CONFIG_NAME}")
         if self.prior_sigma <= 0:
@@ -200,8 +190,7 @@ ESCALATION_RULES = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class EscalationLevel:
+class EscalationLevel(NamedTuple):
     """One step of the escalation policy: who is told, and how long before the next step."""
 
     name: str
@@ -216,11 +205,10 @@ def _default_levels() -> tuple[EscalationLevel, ...]:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class EscalationConfig:
+class EscalationConfig(NamedTuple):
     """The escalation policy (docs/status.md): rules, their thresholds, levels with timeouts, repeats."""
 
-    levels: tuple[EscalationLevel, ...] = field(default_factory=_default_levels)
+    levels: tuple[EscalationLevel, ...] = _default_levels()
     repeat: int = 0
     recovery: bool = True
     recovery_timeout_hours: float = 24.0
@@ -229,9 +217,10 @@ class EscalationConfig:
     blocked_days: float = 7.0
     failed_times: int = 2
     delay_risk: str = "high"
-    rules: list[str] = field(default_factory=lambda: list(ESCALATION_RULES))
+    rules: tuple[str, ...] = ESCALATION_RULES
 
-    def __post_init__(self) -> None:
+    def check(self) -> None:
+        """Raise `ConfigError` naming the first bad setting (called for every section read from a file)."""
         if self.delay_risk not in ("medium", "high", "critical"):
             raise ConfigError(
                 f"escalation.delay_risk must be medium, high or critical, got {self.delay_risk!r}; "
@@ -274,11 +263,12 @@ class EscalationConfig:
             if hours <= 0:
                 raise ConfigError(f"{where}.timeout_hours must be above 0; fix it in {CONFIG_NAME}")
             levels.append(EscalationLevel(item["name"].strip(), hours))
-        return replace(base, levels=tuple(levels))
+        checked = base._replace(levels=tuple(levels))
+        checked.check()
+        return checked
 
 
-@dataclass(frozen=True, slots=True)
-class MatchingConfig:
+class MatchingConfig(NamedTuple):
     """Agent x ticket compatibility and the assignment model (docs/assignment.md).
 
     compatibility = weighted mean of five parts in [0, 1] (the weights below, scaled to sum to 1);
@@ -300,7 +290,8 @@ class MatchingConfig:
     prior_success: float = 0.8
     prior_outcomes: float = 2.0
 
-    def __post_init__(self) -> None:
+    def check(self) -> None:
+        """Raise `ConfigError` naming the first bad setting (called for every section read from a file)."""
         for name in ("min_match", "prior_success"):
             if getattr(self, name) > 1:
                 raise ConfigError(f"matching.{name} must be between 0 and 1; fix it in {CONFIG_NAME}")
@@ -312,24 +303,23 @@ class MatchingConfig:
             raise ConfigError(f"matching weights must not all be 0; fix them in {CONFIG_NAME}")
 
 
-@dataclass(frozen=True, slots=True)
-class Config:
+class Config(NamedTuple):
     """The whole configuration. `base_dir` is where relative paths in it are resolved from."""
 
     base_dir: str = "."
     sources: tuple[Source, ...] = ()
     roster: str | None = None
-    effort: EffortConfig = field(default_factory=EffortConfig)
-    weights: WeightsConfig = field(default_factory=WeightsConfig)
-    skills: SkillsConfig = field(default_factory=SkillsConfig)
-    limits: LimitsConfig = field(default_factory=LimitsConfig)
-    ledger: LedgerConfig = field(default_factory=LedgerConfig)
-    priority: PriorityConfig = field(default_factory=PriorityConfig)
-    workload: WorkloadConfig = field(default_factory=WorkloadConfig)
-    progress: ProgressConfig = field(default_factory=ProgressConfig)
-    escalation: EscalationConfig = field(default_factory=EscalationConfig)
-    matching: MatchingConfig = field(default_factory=MatchingConfig)
-    rebalance: RebalanceConfig = field(default_factory=RebalanceConfig)
+    effort: EffortConfig = EffortConfig()
+    weights: WeightsConfig = WeightsConfig()
+    skills: SkillsConfig = SkillsConfig()
+    limits: LimitsConfig = LimitsConfig()
+    ledger: LedgerConfig = LedgerConfig()
+    priority: PriorityConfig = PriorityConfig()
+    workload: WorkloadConfig = WorkloadConfig()
+    progress: ProgressConfig = ProgressConfig()
+    escalation: EscalationConfig = EscalationConfig()
+    matching: MatchingConfig = MatchingConfig()
+    rebalance: RebalanceConfig = RebalanceConfig()
     path: str | None = None
 
     def resolve(self, relative: str) -> Path:
@@ -339,13 +329,24 @@ class Config:
 
     def digest(self) -> str:
         """A short hash of the effective settings, recorded with every run."""
-        data = asdict(self)
+        data = _plain(self)
         data.pop("base_dir", None)
         data.pop("path", None)
         import hashlib  # only writing commands record the digest; OpenSSL's loading is not free
 
         blob = json.dumps(data, sort_keys=True, default=str).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def _plain(value: Any) -> Any:
+    """A section tree as plain dicts and lists (for the digest)."""
+    if hasattr(value, "_asdict"):
+        return {name: _plain(item) for name, item in value._asdict().items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    return value
 
 
 def _number(value: Any, key: str, *, low: float | None = None, high: float | None = None) -> float:
@@ -358,13 +359,13 @@ def _number(value: Any, key: str, *, low: float | None = None, high: float | Non
 
 
 def _section(cls: Any, raw: Any, key: str) -> Any:
-    """Build a flat numeric/bool/list section dataclass from a mapping, naming bad keys."""
+    """Build a flat numeric/bool/list section from a mapping, naming bad keys, and check it."""
     default = cls()
     if raw is None:
         return default
     if not isinstance(raw, dict):
         raise ConfigError(f"{key} must be a mapping, got {type(raw).__name__}; fix it in {CONFIG_NAME}")
-    known = {f.name: f for f in fields(cls)}
+    known = cls._fields
     values: dict[str, Any] = {}
     for name, value in raw.items():
         if name not in known:
@@ -381,18 +382,21 @@ def _section(cls: Any, raw: Any, key: str) -> Any:
             values[name] = int(_number(value, dotted, low=0))
         elif isinstance(current, float):
             values[name] = _number(value, dotted, low=0)
-        elif isinstance(current, list):
+        elif isinstance(current, tuple):
             if not isinstance(value, list):
                 raise ConfigError(f"{dotted} must be a list; fix it in {CONFIG_NAME}")
             if current and all(isinstance(v, float) for v in current):
-                values[name] = [_number(v, f"{dotted}[{i}]", low=0) for i, v in enumerate(value)]
+                values[name] = tuple(_number(v, f"{dotted}[{i}]", low=0) for i, v in enumerate(value))
             else:
-                values[name] = [str(v).lower() for v in value]
+                values[name] = tuple(str(v).lower() for v in value)
         elif isinstance(current, dict):
             values[name] = _skill_map(value, dotted)
         else:
             values[name] = value
-    return replace(default, **values)
+    section = default._replace(**values)
+    if hasattr(section, "check"):
+        section.check()
+    return section
 
 
 def _skill_map(value: Any, key: str) -> dict[str, list[str]]:
@@ -503,8 +507,7 @@ def find_upwards(start: Path, name: str) -> Path | None:
     return None
 
 
-@dataclass(frozen=True, slots=True)
-class Workspace:
+class Workspace(NamedTuple):
     """Where the configuration and the ledger are for this invocation."""
 
     config: Config

@@ -145,7 +145,7 @@ def plan_sweep(
     recover: RecoverFn,
 ) -> list[Step]:
     """The steps a sweep takes now (see the module docstring). Pure: `recover` proposes agents only."""
-    from taskdist.tickets.normalize import parse_stored_datetime
+    from taskdist.timestamps import parse_stored_datetime
 
     current = {(f.rule, f.subject): f for f in findings}
     steps: list[Step] = []

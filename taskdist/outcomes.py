@@ -24,7 +24,7 @@ from taskdist.ledger import status as store
 from taskdist.ledger.agents import load_agents
 from taskdist.ledger.db import Ledger
 from taskdist.lookup import resolve_ticket
-from taskdist.tickets.normalize import format_datetime
+from taskdist.timestamps import format_datetime
 
 OUTCOME_STATUS = {"started": "in_progress", "done": "done", "failed": "open"}
 # What each outcome may follow: never a closed ticket (reopen it in its file first).
@@ -90,7 +90,7 @@ def record_outcome(
         raise UsageError("--actual-hours must be a number of hours above 0")
     if kind == "failed" and not (reason or "").strip():
         raise UsageError("--reason must say why the ticket failed (it goes into the ledger and the escalation)")
-    with ledger.writing(kind, now, config.digest()):
+    with ledger.writing(kind, now, config.digest):
         key = resolve_ticket(ledger, ref, project)
         state = store.ticket_state(ledger, *key)
         assert state is not None

@@ -427,9 +427,9 @@ def run_assign(
         raise UsageError("--write-back changes ticket files, so it needs --apply (run without both for a dry run)")
     if not apply:
         return make_plan(load_context(ledger, config, now), strategy, project)
-    from taskdist.tickets.normalize import format_datetime
+    from taskdist.timestamps import format_datetime
 
-    with ledger.writing("assign", now, config.digest()):
+    with ledger.writing("assign", now, config.digest):
         plan = make_plan(load_context(ledger, config, now), strategy, project)
         stamp = format_datetime(now) or ""
         decisions = [

@@ -34,7 +34,7 @@ import numpy as np
 from taskdist.config import Config, Source
 from taskdist.ledger import events as event_log
 from taskdist.ledger.db import Ledger
-from taskdist.tickets.normalize import format_datetime
+from taskdist.timestamps import format_datetime
 
 STARTED = ("in_progress", "review")
 
@@ -235,7 +235,7 @@ def rebalance(
     from taskdist.sweep import sweep
 
     report = RebalanceReport(applied=apply)
-    with ledger.writing("rebalance", now, config.digest(), dry_run=not apply):
+    with ledger.writing("rebalance", now, config.digest, dry_run=not apply):
         if config.rebalance.reimport and (sources or roster is not None):
             imported = import_sources(ledger, sources, config, now, roster=roster)
             report.imported = {

@@ -37,7 +37,7 @@ from taskdist.ledger.db import Ledger
 from taskdist.models import Agent
 from taskdist.priority import Scores
 from taskdist.progress import DAY, Progress, ProgressInput, Speed, forecast, learn_speed
-from taskdist.tickets.normalize import format_datetime, parse_stored_datetime
+from taskdist.timestamps import format_datetime, parse_stored_datetime
 from taskdist.workload import Snapshot, Waiting, Workload, assess
 
 IntArray = npt.NDArray[np.int64]

@@ -21,7 +21,7 @@ from taskdist.status import TeamState, load_team_state
 
 if TYPE_CHECKING:
     from taskdist.recovery import RecoveryPlanner
-from taskdist.tickets.normalize import format_datetime
+from taskdist.timestamps import format_datetime
 
 SNAPSHOT_EVERY = timedelta(hours=1)
 
@@ -188,7 +188,7 @@ def run_sweep(ledger: Ledger, config: Config, now: datetime, apply: bool) -> Swe
     """`taskdist escalate`: plan (and with `apply`, write in one transaction) one escalation sweep."""
     if not apply:
         return sweep(ledger, config, now, apply=False)
-    with ledger.writing("escalate", now, config.digest()):
+    with ledger.writing("escalate", now, config.digest):
         report = sweep(ledger, config, now, apply=True)
         if ledger.run_id is not None:
             ledger.set_run_summary({"findings": report.findings, "steps": report.as_dict()["counts"]})

@@ -112,6 +112,6 @@ def _seconds(value: datetime | None) -> float:
 
 
 def _stamp(value: datetime | None) -> str | None:
-    from taskdist.tickets.normalize import format_datetime
+    from taskdist.timestamps import format_datetime
 
     return format_datetime(value)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -47,7 +46,7 @@ def row(scores: Scores, ticket_id: str) -> int:
 
 
 def with_weights(config: Config, **weights: float) -> Config:
-    return replace(config, weights=replace(config.weights, **weights))
+    return config._replace(weights=config.weights._replace(**weights))
 
 
 SKILLS = ("python", "backend", "frontend", "docs", "ml")

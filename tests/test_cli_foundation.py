@@ -7,7 +7,6 @@ import io
 import json
 import subprocess
 import sys
-from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -177,9 +176,9 @@ def test_init_writes_a_commented_config_with_the_defaults_and_creates_the_ledger
     assert (raw["sources"], raw["roster"]) == (["tasks"], "roster.yaml")
     loaded = load_config(config_path)
     # Every section the file writes is exactly the built-in default: no key means what the file shows.
-    for name, value in asdict(loaded).items():
+    for name, value in loaded._asdict().items():
         if name not in ("base_dir", "path", "sources", "roster"):
-            assert value == asdict(Config())[name], name
+            assert value == getattr(Config(), name), name
     assert (tmp_path / ".taskdist/ledger.db").is_file()
 
     again = run_cli("init", cwd=tmp_path)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from dataclasses import fields
 
 import pytest
 
@@ -39,16 +38,16 @@ def test_priority_table_lists_every_label_the_code_knows() -> None:
 )
 def test_configuration_documents_each_key_with_its_default(section: str, cls: type) -> None:
     default = cls()
-    for field in fields(cls):
-        row = table_row(CONFIGURATION, f"`{section}.{field.name}`")
-        value = getattr(default, field.name)
+    for name in cls._fields:
+        row = table_row(CONFIGURATION, f"`{section}.{name}`")
+        value = getattr(default, name)
         shown = {f"{value:g}", f"{value:.1f}", f"{value:.2f}", str(value)}
-        assert any(re.search(rf"(?<![\d.]){re.escape(v)}(?![\d])", row) for v in shown), (section, field.name, row)
+        assert any(re.search(rf"(?<![\d.]){re.escape(v)}(?![\d])", row) for v in shown), (section, name, row)
 
 
 def test_configuration_documents_the_skills_section_and_names_every_section() -> None:
-    for field in fields(SkillsConfig):
-        table_row(CONFIGURATION, f"`skills.{field.name}`")
+    for name in SkillsConfig._fields:
+        table_row(CONFIGURATION, f"`skills.{name}`")
     for tag, targets in SkillsConfig().map.items():
         assert f"{tag}: {targets[0]}" in CONFIGURATION
     for section in SECTIONS:

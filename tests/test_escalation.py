@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -71,7 +70,7 @@ def test_levels_rise_after_their_timeouts_then_repeat_then_stay() -> None:
 
 
 def test_repeat_count_has_no_upper_bound() -> None:
-    policy = replace(POLICY, levels=(EscalationLevel("only", 1.0),), repeat=1000)
+    policy = POLICY._replace(levels=(EscalationLevel("only", 1.0),), repeat=1000)
     state = row(plan_sweep([OVERDUE], [], policy, NOW, never)[0], NOW)
     at = NOW
     for _ in range(1000):
@@ -86,7 +85,7 @@ def test_cleared_cause_closes_and_disabled_rule_closes_too() -> None:
     state = row(plan_sweep([OVERDUE], [], POLICY, NOW, never)[0], NOW)
     (closed,) = plan_sweep([], [state], POLICY, NOW + timedelta(minutes=1), never)
     assert (closed.action, closed.escalation_id, closed.detail) == ("close", 1, "the cause cleared")
-    off = replace(POLICY, rules=["failed"])
+    off = POLICY._replace(rules=["failed"])
     assert plan_sweep([OVERDUE], [state], off, NOW, never)[0].action == "close"
 
 
@@ -190,7 +189,7 @@ escalation:
         5,
         3.0,
         "critical",
-        ["overdue", "failed"],
+        ("overdue", "failed"),
     )
     for bad, key in [
         ({"levels": [{"name": "x", "timeout": 1}]}, "escalation.levels[0].timeout"),

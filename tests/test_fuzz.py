@@ -18,6 +18,7 @@ import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from taskdist import timestamps
 from taskdist.config import Config, EffortConfig, LimitsConfig
 from taskdist.errors import ParseError, TaskdistError
 from taskdist.models import Priority, Status
@@ -159,8 +160,8 @@ def test_normalizers_never_raise(value: Any) -> None:
     moment = nz.normalize_datetime(value)
     if moment is not None:
         assert moment.tzinfo is not None
-        stored = nz.format_datetime(moment)
-        assert nz.parse_stored_datetime(stored) is not None
+        stored = timestamps.format_datetime(moment)
+        assert timestamps.parse_stored_datetime(stored) is not None
     for hours in (nz.duration_hours(value, EFFORT), nz.normalize_hours(value, EFFORT)):
         assert hours is None or (math.isfinite(hours) and hours >= 0)
     ticket_id = nz.normalize_id(value)

@@ -10,7 +10,7 @@ and real frontmatter, and a parallel import against a serial one, row for row.
 from __future__ import annotations
 
 import sqlite3
-from datetime import timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from taskdist.errors import ParseError
 from taskdist.ledger.db import open_ledger
 from taskdist.tickets.frontmatter import _Loader, load_yaml, split
 from taskdist.tickets.plainyaml import PlainReader
+from taskdist.timestamps import format_datetime
 from tests.conftest import NOW
 from tests.ledger_tools import dump
 
@@ -233,3 +234,30 @@ def _title(db: Path, ticket_id: str) -> str:
         return str(conn.execute("SELECT title FROM tickets WHERE id = ?", (ticket_id,)).fetchone()[0])
     finally:
         conn.close()
+
+
+def _reference_winner_key(state: importer.FileState) -> tuple[int, str, str]:
+    """The ranking as first written: one key, the update text inverted character by character."""
+    updated = state.updated or ""
+    inverted = "".join(chr(0x10FFFF - ord(c)) for c in updated) if updated else "\U0010ffff"
+    return (int(state.demoted), inverted, state.path)
+
+
+_STAMPS = st.one_of(st.none(), st.datetimes(timezones=st.just(UTC)).map(format_datetime))
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["a.md", "b.md", "x/c.md", "archive/a.md", "z.md"]), _STAMPS, st.booleans()),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_duplicate_ranking_equals_the_one_key_ranking(files: list[tuple[str, str | None, bool]]) -> None:
+    # Winners decide which file's ticket is kept: the three-sort ranking must never differ from the key.
+    states = [
+        importer.FileState(f"/{i}/{p}", "p", p, "ticket", "T-1", u, d, 1, 1, None, None, None, [])
+        for i, (p, u, d) in enumerate(files)
+    ]
+    assert importer._ranked(states) == sorted(states, key=_reference_winner_key)

@@ -7,13 +7,13 @@ and the leniency real files need (`@` values, `content:` copies, absolute `file_
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from textwrap import dedent
 from typing import Any
 
 import pytest
 
+from taskdist import timestamps
 from taskdist.config import Config, EffortConfig, SkillsConfig
 from taskdist.errors import ParseError
 from taskdist.models import Kind, Priority, Status, Ticket
@@ -338,8 +338,8 @@ def test_closed_date_from_dialect_b_metadata() -> None:
 
 def test_stored_datetime_round_trip() -> None:
     value = utc(2025, 7, 8, 7, 46, 59)
-    assert nz.parse_stored_datetime(nz.format_datetime(value)) == value
-    assert nz.format_datetime(value) == "2025-07-08T07:46:59Z"
+    assert timestamps.parse_stored_datetime(timestamps.format_datetime(value)) == value
+    assert timestamps.format_datetime(value) == "2025-07-08T07:46:59Z"
 
 
 # --- effort -------------------------------------------------------------------------------------
@@ -381,13 +381,13 @@ def test_effort_precedence_hours_before_strings_before_points_before_tokens() ->
     "line", ["", "estimated_hours: null", "estimated_hours: 0", "time_estimate: ''", "time_estimate: soon-ish"]
 )
 def test_no_estimate_gives_the_configured_default_marked_assumed(line: str) -> None:
-    config = replace(CONFIG, effort=EffortConfig(default_hours=3.0))
+    config = CONFIG._replace(effort=EffortConfig(default_hours=3.0))
     t = ticket(f"task_id: TSK-1\nissue_id: ISS-1\n{line}", config=config)
     assert (t.estimate_hours, t.estimate_source, t.estimate_assumed) == (3.0, "default", True)
 
 
 def test_conversions_come_from_the_configuration() -> None:
-    config = replace(CONFIG, effort=EffortConfig(hours_per_day=6.0, hours_per_point=2.0, tokens_per_hour=1000.0))
+    config = CONFIG._replace(effort=EffortConfig(hours_per_day=6.0, hours_per_point=2.0, tokens_per_hour=1000.0))
     assert ticket("task_id: T-1\nissue_id: I-1\ntime_estimate: 2d", config=config).estimate_hours == 12.0
     assert ticket("task_id: T-1\nissue_id: I-1\nstory_points: 3", config=config).estimate_hours == 6.0
     assert ticket("task_id: T-1\nissue_id: I-1\nestimated_tokens: 2500", config=config).estimate_hours == 2.5
@@ -661,7 +661,7 @@ def test_explicit_skill_fields_win_over_tags(key: str) -> None:
 
 
 def test_skills_from_tags_labels_and_ai_context_through_the_map() -> None:
-    config = replace(CONFIG, skills=SkillsConfig(map={"api": ["backend"], "py": ["python"]}, ignore=["bug"]))
+    config = CONFIG._replace(skills=SkillsConfig(map={"api": ["backend"], "py": ["python"]}, ignore=["bug"]))
     t = ticket(
         "issue_id: ISS-1\ntags: [api, bug]\nlabels: [py]\nai_context: [context/requirements, testing]", config=config
     )
@@ -677,7 +677,7 @@ def test_template_values_are_not_skills() -> None:
 
 
 def test_only_mapped_tags_count_without_from_tags() -> None:
-    config = replace(CONFIG, skills=SkillsConfig(map={"api": ["backend"]}, from_tags=False))
+    config = CONFIG._replace(skills=SkillsConfig(map={"api": ["backend"]}, from_tags=False))
     assert ticket("issue_id: ISS-1\ntags: [api, frontend]", config=config).skills == ("backend",)
 
 

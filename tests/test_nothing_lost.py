@@ -14,7 +14,6 @@ import os
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -198,7 +197,7 @@ def test_raising_a_limit_in_the_config_brings_a_refused_file_in_without_touching
     root, db = tmp_path / "p", tmp_path / "l.db"
     _good(root)
     (root / "BIG-1.md").write_text(ticket("BIG-1", "big", body="y" * 3000), encoding="utf-8")
-    tight = replace(Config(), limits=LimitsConfig(max_file_bytes=2000))
+    tight = Config()._replace(limits=LimitsConfig(max_file_bytes=2000))
     report = do_import(db, root, tight)
     assert [Path(e["path"]).name for e in report.errors] == ["BIG-1.md"]
     assert "limits.max_file_bytes" in report.errors[0]["reason"]

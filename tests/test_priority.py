@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from taskdist.config import Config, ConfigError, PriorityConfig
+from taskdist.config import Config, ConfigError, PriorityConfig, config_from_mapping
 from taskdist.explain import explain_row
 from taskdist.factors import FACTORS, signal_value
 from taskdist.models import Kind, Priority, Status
@@ -261,10 +261,10 @@ def test_explain_row_lines_add_up_and_speak() -> None:
 
 def test_priority_config_validation() -> None:
     with pytest.raises(ConfigError, match="urgency_thresholds_days"):
-        PriorityConfig(urgency_thresholds_days=[3.0, 2.0])
+        config_from_mapping({"priority": {"urgency_thresholds_days": [3.0, 2.0]}}, Path("."))
     with pytest.raises(ConfigError, match="age_cap"):
-        PriorityConfig(age_cap=1.5)
-    custom = replace(Config(), priority=PriorityConfig(urgency_thresholds_days=[10.0]))
+        PriorityConfig(age_cap=1.5).check()
+    custom = Config()._replace(priority=PriorityConfig(urgency_thresholds_days=[10.0]))
     s = score([ticket("A", due=NOW + timedelta(days=5), estimate_hours=0.0, created=None)], config=custom)
     assert s.factors[0, U] == 0.0  # one band (0, 10]: 1 - 10/10
 

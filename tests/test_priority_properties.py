@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import timedelta
 
 import numpy as np
@@ -27,7 +26,7 @@ def test_every_factor_in_0_1_and_composite_is_their_weighted_sum(
     backlog: tuple[list[Ticket], list[Agent]], w: WeightsConfig, shift: float
 ) -> None:
     tickets, agents = backlog
-    s = score(tickets, agents, now=NOW + timedelta(days=shift), config=replace(Config(), weights=w))
+    s = score(tickets, agents, now=NOW + timedelta(days=shift), config=Config()._replace(weights=w))
     assert np.all((s.factors >= 0) & (s.factors <= 1))
     assert np.all((s.composite >= 0) & (s.composite <= 100 + 1e-9))
     assert np.allclose(s.contributions.sum(axis=1), s.composite, rtol=0, atol=1e-9)
@@ -104,11 +103,11 @@ def test_raising_a_weight_never_lowers_the_rank_of_its_favourite(
     backlog: tuple[list[Ticket], list[Agent]], w: WeightsConfig, factor: int, extra: float
 ) -> None:
     tickets, agents = backlog
-    base = replace(Config(), weights=w)
+    base = Config()._replace(weights=w)
     before = score(tickets, agents, config=base)
     assume(before.queued.any())
     name = FACTORS[factor]
-    raised = replace(base, weights=replace(w, **{name: getattr(w, name) + extra}))
+    raised = base._replace(weights=w._replace(**{name: getattr(w, name) + extra}))
     after = score(tickets, agents, config=raised)
     queued = np.nonzero(before.queued)[0]
     best = before.factors[queued, factor].max()

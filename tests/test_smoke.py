@@ -10,8 +10,18 @@ from tests.conftest import NOW_TEXT, SAMPLE, run_cli
 
 def test_sample_import_json(tmp_path: Path) -> None:
     db = str(tmp_path / "l.db")
-    result = run_cli("import", str(SAMPLE), "--roster", str(SAMPLE / "roster.yaml"), "--db", db,
-                     "--now", NOW_TEXT, "--format", "json")
+    result = run_cli(
+        "import",
+        str(SAMPLE),
+        "--roster",
+        str(SAMPLE / "roster.yaml"),
+        "--db",
+        db,
+        "--now",
+        NOW_TEXT,
+        "--format",
+        "json",
+    )
     assert result.exit_code == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["imported"] == report["tickets"] >= 40

@@ -14,7 +14,7 @@ import pytest
 import typer.main
 from typer.core import TyperCommand, TyperGroup
 
-from taskdist.cli import app, app_for
+from taskdist.cli.commands import app, app_for
 from taskdist.ledger import db as ledger_db
 from taskdist.ledger.db import MIGRATION_SET, MIGRATIONS, open_ledger
 from tests.conftest import NOW, NOW_TEXT, ROOT, SAMPLE, run_cli

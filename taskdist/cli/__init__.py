@@ -10,72 +10,21 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
-
-import typer
-
-from taskdist.cli import foundation
-
-HELP = "Task distribution engine: import markdown tickets, rank them, assign them optimally, track and escalate."
-_SETTINGS: dict[str, Any] = {
-    "name": "taskdist",
-    "no_args_is_help": True,
-    "add_completion": False,
-    "pretty_exceptions_enable": False,
-    "context_settings": {"help_option_names": ["-h", "--help"]},
-}
-app = typer.Typer(help=HELP, **_SETTINGS)
-foundation.register(app)
-
-
-def _register_optional() -> None:
-    """Command groups added by later modules register themselves here."""
-    import importlib
-
-    for name in ("priority", "assignment", "status", "rebalance", "simulation"):
-        try:
-            module = importlib.import_module(f"taskdist.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"taskdist.cli.{name}":
-                raise
-            continue
-        module.register(app)
-
-
-_register_optional()
-
-
-def app_for(args: list[str]) -> typer.Typer:
-    """The app that runs `taskdist ARGS`: for `taskdist COMMAND ...`, one that holds only COMMAND.
-
-    Before parsing anything typer turns the signature of every registered command into click
-    parameters (evaluating their annotations): a few milliseconds per command, paid on every run.
-    Building only the command that runs keeps that cost from growing with the command set. Anything
-    else (`--help`, no or an unknown command) gets the whole app.
-    """
-    chosen = [c for c in app.registered_commands if args and c.name == args[0]]
-    if not chosen:
-        return app
-    single = typer.Typer(help=HELP, **_SETTINGS)
-    single.registered_commands = chosen
-    # A callback keeps it a group, so that `taskdist COMMAND` still names the command.
-    single.callback()(_group)
-    return single
-
-
-def _group() -> None:
-    """Task distribution engine."""
 
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point with the one error boundary."""
+    from taskdist.cli import lane
     from taskdist.errors import TaskdistError
 
     args = sys.argv[1:] if argv is None else argv
     try:
-        code = app_for(args)(args=args, prog_name="taskdist", standalone_mode=False)
-        if isinstance(code, int) and code:
-            sys.exit(code)
+        if not lane.run(args):
+            from taskdist.cli.commands import app_for
+
+            code = app_for(args)(args=args, prog_name="taskdist", standalone_mode=False)
+            if isinstance(code, int) and code:
+                sys.exit(code)
     except TaskdistError as exc:
         _error(str(exc), exc.exit_code)
     except KeyboardInterrupt:

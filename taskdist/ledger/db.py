@@ -20,13 +20,12 @@ import re
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from taskdist.errors import LedgerBusy, LedgerNotFound, TaskdistError
-from taskdist.tickets.normalize import format_datetime
+from taskdist.timestamps import format_datetime
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -71,16 +70,20 @@ class LedgerConnection(sqlite3.Connection):
             hook()
 
 
-@dataclass
 class Ledger:
     """An open ledger: its connection and the run the current command writes under."""
 
-    conn: LedgerConnection
-    path: Path
-    lock_timeout: float
-    run_id: int | None = None
-    _depth: int = 0
-    _db: Database | None = field(default=None, repr=False)
+    def __init__(self, conn: LedgerConnection, path: Path, lock_timeout: float) -> None:
+        self.conn = conn
+        self.path = path
+        self.lock_timeout = lock_timeout
+        self.run_id: int | None = None
+        self._depth = 0
+        self._db: Database | None = None
+        self._pending_run: tuple[str, str | None, str | Callable[[], str] | None] = ("", None, None)
+
+    def __repr__(self) -> str:
+        return f"Ledger({str(self.path)!r})"
 
     @property
     def db(self) -> Database:
@@ -95,9 +98,17 @@ class Ledger:
 
     @contextmanager
     def writing(
-        self, command: str, now: datetime, config_hash: str | None = None, *, dry_run: bool = False
+        self,
+        command: str,
+        now: datetime,
+        config_hash: str | Callable[[], str] | None = None,
+        *,
+        dry_run: bool = False,
     ) -> Iterator[Ledger]:
         """One atomic write transaction, holding the write lock from its first statement.
+
+        `config_hash` may be given as a function (`config.digest`): it is called only if a run row
+        is written, so a command that changes nothing does not hash its configuration.
 
         A run row is added lazily (`ensure_run`) by the first real change, so a command that finds
         nothing to do leaves the ledger byte-for-byte unchanged. With `dry_run` everything is computed
@@ -174,6 +185,8 @@ class Ledger:
         """The id of this command's run row, inserting it on first use inside `writing()`."""
         if self.run_id is None:
             command, started, config_hash = self._pending_run
+            if callable(config_hash):
+                config_hash = config_hash()
             cursor = self.conn.execute(
                 "INSERT INTO runs (command, started_at, config_hash) VALUES (?, ?, ?)",
                 (command, started, config_hash),

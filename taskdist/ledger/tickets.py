@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from taskdist.ledger.db import Ledger
-from taskdist.models import Kind, Priority, Status, Ticket
-from taskdist.tickets.normalize import format_datetime, parse_stored_datetime
+from taskdist.timestamps import format_datetime, parse_stored_datetime
+
+if TYPE_CHECKING:
+    from taskdist.models import Ticket
 
 # Columns compared to decide whether a re-read ticket changed (and named in the `updated` event).
 COMPARED_COLUMNS = (
@@ -45,9 +46,11 @@ TEXT_COLUMNS = ("body", "frontmatter", "relations")
 _UPDATED = COMPARED_COLUMNS.index("updated")
 
 
-@dataclass(slots=True)
-class FileState:
-    """What the ledger remembers of one source file, to skip it cheaply when unchanged."""
+class FileState(NamedTuple):
+    """What the ledger remembers of one source file, to skip it cheaply when unchanged.
+
+    (Named tuples and plain classes here, not dataclasses: see `taskdist.config`.)
+    """
 
     path: str
     project: str
@@ -121,8 +124,7 @@ def text_row(ticket: Ticket) -> dict[str, Any]:
     return dict(zip(TEXT_COLUMNS, text_values(ticket), strict=True))
 
 
-@dataclass(slots=True)
-class TicketRecord:
+class TicketRecord(NamedTuple):
     """A parsed ticket as the ledger stores it, built where the file is parsed (a worker process):
     the importer then only compares and writes, and a worker sends back tuples, not a `Ticket`."""
 
@@ -147,6 +149,8 @@ def record_of(ticket: Ticket) -> TicketRecord:
 
 def ticket_from_row(row: dict[str, Any], text: dict[str, Any] | None = None) -> Ticket:
     """Rebuild a `Ticket` from a `tickets` row (and optionally its `ticket_text` row)."""
+    from taskdist.models import Kind, Priority, Status, Ticket  # not needed by a re-import that reads nothing
+
     return Ticket(
         project=row["project"],
         id=row["id"],
@@ -274,15 +278,17 @@ _INSERT_TICKET = (
 _INSERT_TEXT = "INSERT OR REPLACE INTO ticket_text (project, id, body, frontmatter, relations) VALUES (?,?,?,?,?)"
 
 
-@dataclass(slots=True)
 class TicketWrites:
     """Ticket rows, flags and events gathered during an import, written by `flush` in a few
     `executemany` calls (one `execute` per row was a third of a cold 100k import)."""
 
-    tickets: list[tuple[Any, ...]] = field(default_factory=list)
-    texts: list[tuple[Any, ...]] = field(default_factory=list)
-    flags: list[tuple[Any, ...]] = field(default_factory=list)
-    events: list[tuple[str, str, str | None, str | None, str]] = field(default_factory=list)
+    __slots__ = ("events", "flags", "texts", "tickets")
+
+    def __init__(self) -> None:
+        self.tickets: list[tuple[Any, ...]] = []
+        self.texts: list[tuple[Any, ...]] = []
+        self.flags: list[tuple[Any, ...]] = []
+        self.events: list[tuple[str, str, str | None, str | None, str]] = []
 
     def ticket(self, record: TicketRecord, *, content_hash: str, size: int, mtime_ns: int, imported_at: str) -> None:
         """Insert or replace a ticket's row and text."""

@@ -8,13 +8,11 @@ neither style nor control the terminal.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import re
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -29,6 +27,8 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 def safe(value: Any, *, single_line: bool = True) -> str:
     """Text safe to print: control characters become visible `\\xNN`; newlines folded when asked."""
     text = "" if value is None else str(value)
+    if text.isprintable():  # no control character at all (nor tab or newline): the usual case, in C
+        return text
     text = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
     if single_line:
         text = text.replace("\r", " ").replace("\n", " ").replace("\t", " ")
@@ -46,15 +46,17 @@ def safe_json(value: Any) -> Any:
     return value
 
 
-@dataclass
 class Output:
     """Where a command writes: the chosen format, stdout for results, stderr for notes and progress."""
 
-    fmt: str = "table"
-    quiet: bool = False
-    export: str | None = None
-    width: int | None = None
-    _recorded: list[Any] = field(default_factory=list)
+    def __init__(
+        self, fmt: str = "table", quiet: bool = False, export: str | None = None, width: int | None = None
+    ) -> None:
+        self.fmt = fmt
+        self.quiet = quiet
+        self.export = export
+        self.width = width
+        self._recorded: list[Any] = []
 
     def console(self, stderr: bool = False) -> Console:
         from rich.console import Console
@@ -83,6 +85,8 @@ class Output:
         sys.stdout.write(json.dumps(safe_json(data), indent=2, sort_keys=False, default=str) + "\n")
 
     def csv(self, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+        import csv
+
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(columns)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -270,6 +269,8 @@ def render_tickets(out: Output, tickets: list[Ticket]) -> None:
 
 def render_show(out: Output, details: TicketDetails, base: Path | None = None) -> None:
     """One ticket; its file path relative to `base` (the current folder) when under it."""
+    from dataclasses import asdict  # only here: a re-import's report must not load dataclasses
+
     t = details.ticket
     data = {
         **{k: v for k, v in asdict(t).items() if k not in ("body",)},

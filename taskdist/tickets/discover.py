@@ -8,12 +8,11 @@ tickets), version-control and tool folders, and reports what it cannot enter. Re
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
 import stat
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from taskdist.config import LimitsConfig
 from taskdist.errors import ParseError
@@ -23,8 +22,7 @@ SKIP_FOLDERS = frozenset({".git", ".hg", ".svn", "node_modules", ".taskdist", "_
 TEMPLATE_FOLDERS = frozenset({"templates", "template", "_templates"})
 
 
-@dataclass(slots=True)
-class FoundFile:
+class FoundFile(NamedTuple):
     """A candidate ticket file: where it is and its size and mtime (what decides re-reading).
 
     `readable` is False when its permission bits let nobody read it: `chmod 000` changes neither size
@@ -38,11 +36,15 @@ class FoundFile:
     readable: bool = True
 
 
-@dataclass(slots=True)
 class Discovery:
-    files: list[FoundFile] = field(default_factory=list)
-    problems: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
-    skipped: list[tuple[str, str]] = field(default_factory=list)
+    """What a walk found: candidate files, problems (path, reason), and files skipped (path, reason)."""
+
+    __slots__ = ("files", "problems", "skipped")
+
+    def __init__(self) -> None:
+        self.files: list[FoundFile] = []
+        self.problems: list[tuple[str, str]] = []
+        self.skipped: list[tuple[str, str]] = []
 
 
 def display_path(path: str) -> str:
@@ -225,6 +227,8 @@ def read_bytes(path: str, limits: LimitsConfig) -> bytes:
 
 
 def content_hash(data: bytes) -> str:
+    import hashlib  # loading OpenSSL costs 3-4 ms, and a re-import that reads no file needs none
+
     return hashlib.sha256(data).hexdigest()
 
 

@@ -9,19 +9,19 @@ built-in prefix and folder tables. The marker is looked for in the import root a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
 
 from taskdist.config import LimitsConfig
 from taskdist.errors import ParseError
-from taskdist.models import Kind
+
+if TYPE_CHECKING:
+    from taskdist.models import Kind
 
 MARKER = Path(".ai-trackdown") / "config.yaml"
-_KINDS = {"project": Kind.PROJECT, "epic": Kind.EPIC, "issue": Kind.ISSUE, "task": Kind.TASK, "pr": Kind.PR}
 
 
-@dataclass(frozen=True, slots=True)
-class ProjectHints:
+class ProjectHints(NamedTuple):
     """Id prefixes (upper case) and folder names (lower case) a project declares for each kind."""
 
     prefixes: tuple[tuple[str, Kind], ...] = ()
@@ -54,6 +54,7 @@ def load_hints(root: Path, limits: LimitsConfig) -> tuple[ProjectHints, tuple[st
 
 
 def _read(path: Path, limits: LimitsConfig) -> tuple[ProjectHints, tuple[str, str] | None]:
+    from taskdist.models import Kind
     from taskdist.tickets.frontmatter import load_yaml  # YAML only for a folder that has a marker
 
     try:
@@ -69,7 +70,8 @@ def _read(path: Path, limits: LimitsConfig) -> tuple[ProjectHints, tuple[str, st
     folders: list[tuple[str, Kind]] = []
     naming = raw.get("naming_conventions")
     structure = raw.get("structure")
-    for word, kind in _KINDS.items():
+    for word in ("project", "epic", "issue", "task", "pr"):
+        kind = Kind(word)
         if isinstance(naming, dict):
             prefix = naming.get(f"{word}_prefix")
             if isinstance(prefix, str) and prefix.strip():
