@@ -327,6 +327,14 @@ class Config(NamedTuple):
         path = Path(os.path.expanduser(relative))
         return path if path.is_absolute() else Path(self.base_dir) / path
 
+    def reader_settings(self) -> str:
+        """The settings that shape what a ticket file reads as (effort, skills, limits), as canonical text.
+
+        A change to them makes the next import parse every file again, even those whose bytes did not change.
+        """
+        data = {"effort": _plain(self.effort), "skills": _plain(self.skills), "limits": _plain(self.limits)}
+        return json.dumps(data, sort_keys=True)
+
     def digest(self) -> str:
         """A short hash of the effective settings, recorded with every run."""
         data = _plain(self)

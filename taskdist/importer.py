@@ -434,8 +434,12 @@ def _import_root(
         report.warnings.append({"path": path, "line": None, "reason": reason, "project": project})
     states = store.file_states(ledger, project)
     root_text = str(root.resolve())
-    if root_text not in store.project_roots(ledger, project):
-        store.record_project(ledger, project, root_text, stamp)
+    settings = config.reader_settings()
+    known_project = store.project_record(ledger, project)
+    # Settings that shape what a file reads as changed since the last import: read every file again.
+    reread_all = known_project is not None and known_project[1] != settings
+    if known_project != (root_text, settings):
+        store.record_project(ledger, project, root_text, settings, stamp)
     # Files the project holds from another folder are only "missing" when they are really gone.
     under_root = os.path.join(os.path.abspath(root), "")
 
@@ -447,7 +451,7 @@ def _import_root(
         for item in iter_files(root, config.limits, found):
             seen.add(item.path)
             old = states.get(item.path)
-            retry = old is None or old.state == "missing" or (old.state == "error" and _retry(old.reason))
+            retry = reread_all or old is None or old.state == "missing" or (old.state == "error" and _retry(old.reason))
             if not retry and item.readable and old and old.size == item.size and old.mtime_ns == item.mtime_ns:
                 continue
             known = None if retry or old is None else old.content_hash

@@ -22,7 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from taskdist.config import Config, Source
+from taskdist.config import Config, EffortConfig, SkillsConfig, Source
 from taskdist.importer import ImportFailed, ImportReport, import_sources
 from taskdist.ledger.db import Ledger, open_ledger
 from tests.conftest import NOW, NOW_TEXT, run_cli
@@ -41,11 +41,16 @@ def ledger_at(path: Path) -> Iterator[Ledger]:
 
 
 def do_import(
-    db: Path, *roots: Path, project: str | None = None, when: Any = NOW, strict: bool = False
+    db: Path,
+    *roots: Path,
+    project: str | None = None,
+    when: Any = NOW,
+    strict: bool = False,
+    config: Config | None = None,
 ) -> ImportReport:
     with ledger_at(db) as ledger:
         sources = [Source(path=str(root), project=project) for root in roots]
-        return import_sources(ledger, sources, Config(), when, strict=strict)
+        return import_sources(ledger, sources, config or Config(), when, strict=strict)
 
 
 def events(db: Path) -> list[tuple[str, str | None, dict[str, Any]]]:
@@ -236,6 +241,32 @@ def test_reformatted_yaml_updates_the_bookkeeping_without_an_event(tmp_path: Pat
     assert events(db) == old_events
     # The stored hash follows the file, so a later write-back does not see a "changed since import".
     assert ticket_row(db, "TSK-0001")["content_hash"] != old_hash
+
+
+def test_changed_reading_settings_read_every_file_again(tmp_path: Path) -> None:
+    root, db = tmp_path / "p", tmp_path / "l.db"
+    write(root / "TSK-0001.md", dialect_a("TSK-0001"))  # no estimate: the default applies
+    write(root / "TSK-0002.md", dialect_a("TSK-0002").replace("title:", "estimated_hours: 2\ntags: [api]\ntitle:"))
+    do_import(db, root)
+    assert (ticket_row(db, "TSK-0001")["estimate_hours"], ticket_row(db, "TSK-0002")["skills"]) == (4.0, '["backend"]')
+
+    longer = Config()._replace(effort=EffortConfig(default_hours=6.0))
+    report = do_import(db, root, when=LATER, config=longer)
+    # Neither file changed, yet both are read: the default estimate is now 6 hours.
+    assert (report.files_read, report.files_parsed, report.updated, report.unchanged) == (2, 2, 1, 1)
+    assert ticket_row(db, "TSK-0001")["estimate_hours"] == 6.0
+    kind, ticket, data = events(db)[-1]
+    assert (kind, ticket, data["fields"]) == ("updated", "TSK-0001", ["estimate_hours"])
+
+    before = checkpointed_bytes(db)
+    again = do_import(db, root, when=LATER, config=longer)
+    assert (again.files_read, again.updated) == (0, 0)
+    assert checkpointed_bytes(db) == before  # the same settings again: nothing read, nothing written
+
+    remapped = longer._replace(skills=SkillsConfig(map={"api": ["python"]}))
+    report = do_import(db, root, when=LATER, config=remapped)
+    assert (report.files_read, report.updated) == (2, 1)
+    assert ticket_row(db, "TSK-0002")["skills"] == '["python"]'
 
 
 def test_deleted_file_marks_its_ticket_missing_and_never_deletes_it(tmp_path: Path) -> None:

@@ -263,3 +263,14 @@ def status(db: Database) -> None:
         CREATE INDEX tickets_rollup ON tickets (project, id, kind, parent, updated, created);
         """
     )
+
+
+@migrations(name="0005_reader_settings")
+def reader_settings(db: Database) -> None:
+    """The reading settings (effort, skills, limits) each project was last imported with.
+
+    A file whose bytes did not change is not read again, unless these settings changed since: then
+    every file of the project is parsed again, so that no ticket keeps values an older setting gave.
+    NULL (a ledger from before this migration) counts as "changed".
+    """
+    db.executescript("ALTER TABLE projects ADD COLUMN reader_settings TEXT;")

@@ -332,16 +332,19 @@ def write_ticket(
     _ = exists
 
 
-def project_roots(ledger: Ledger, project: str) -> set[str]:
-    """The folder a project was last imported from (empty for a new project)."""
-    return {r[0] for r in ledger.conn.execute("SELECT root FROM projects WHERE name = ?", (project,))}
+def project_record(ledger: Ledger, project: str) -> tuple[str, str | None] | None:
+    """The folder a project was last imported from and the reading settings used then (None: a new project)."""
+    row = ledger.conn.execute("SELECT root, reader_settings FROM projects WHERE name = ?", (project,)).fetchone()
+    return None if row is None else (row[0], row[1])
 
 
-def record_project(ledger: Ledger, project: str, root: str, now: str) -> None:
+def record_project(ledger: Ledger, project: str, root: str, reader_settings: str, now: str) -> None:
+    """Insert the project, or update its folder and reading settings where they changed."""
     ledger.conn.execute(
-        "INSERT INTO projects (name, root, first_imported) VALUES (?, ?, ?) "
-        "ON CONFLICT(name) DO UPDATE SET root = excluded.root WHERE root != excluded.root",
-        (project, root, now),
+        "INSERT INTO projects (name, root, first_imported, reader_settings) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT(name) DO UPDATE SET root = excluded.root, reader_settings = excluded.reader_settings "
+        "WHERE root != excluded.root OR reader_settings IS NOT excluded.reader_settings",
+        (project, root, now, reader_settings),
     )
 
 
