@@ -613,6 +613,11 @@ def _store_winner(
         writes.event(stamp, "imported", record.project, record.id, '{"path": ' + json.dumps(record.path) + "}")
         return
     new_row, new_text = record.row(), record.text_row()
+    if old_row["outcome_file_status"] is not None and new_row["status"] == old_row["outcome_file_status"]:
+        # The file still says what it said when an outcome (start, done, fail) was recorded: the
+        # outcome's status stays (the `tickets_keep_outcome` trigger puts it back on a rewrite), so
+        # the ledger's status does not change and the event must not say it did.
+        new_row["status"] = old_row["status"]
     changed = [c for c in store.COMPARED_COLUMNS if old_row.get(c) != new_row[c]]
     changed += [c for c in store.TEXT_COLUMNS if (old_text or {}).get(c) != new_text[c]]
     flagged = bool(old_row["missing"]) or old_row["read_error"] is not None

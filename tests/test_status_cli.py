@@ -7,6 +7,7 @@ import shutil
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -169,6 +170,15 @@ def reimport(ledger: object, folder: Path, at_hours: float) -> None:
     import_sources(ledger, [Source(path=str(folder), project="demo")], Config(), NOW + timedelta(hours=at_hours))  # type: ignore[arg-type]
 
 
+def last_update(ledger: object) -> tuple[list[str], dict[str, Any]]:
+    """The fields and changes of the newest `updated` event."""
+    row = ledger.conn.execute(  # type: ignore[attr-defined]
+        "SELECT data FROM events WHERE kind = 'updated' ORDER BY id DESC LIMIT 1"
+    ).fetchone()
+    data = json.loads(row[0])
+    return data["fields"], data["changes"]
+
+
 def test_outcome_survives_reimports_until_the_files_status_changes(project: tuple[Path, Path, Path]) -> None:
     db, folder, roster = project
     ledger = import_project(db, folder, roster, NOW)
@@ -180,9 +190,14 @@ def test_outcome_survives_reimports_until_the_files_status_changes(project: tupl
     path.write_text(ticket_text(Spec("T-1", assignee="alice", title="Renamed")), encoding="utf-8")
     reimport(ledger, folder, 2)  # the file changed, but not its status
     assert status_of(ledger, "T-1") == "done"
+    # The event names what changed in the ledger: the title, not a status that the outcome kept.
+    fields, changes = last_update(ledger)
+    assert "title" in fields and "status" not in fields and "status" not in changes
     path.write_text(ticket_text(Spec("T-1", assignee="alice", status="in_progress")), encoding="utf-8")
     reimport(ledger, folder, 3)  # the file's status changed after the outcome: the file wins
     assert status_of(ledger, "T-1") == "in_progress"
+    fields, changes = last_update(ledger)
+    assert "status" in fields and changes["status"] == ["done", "in_progress"]
     path.write_text(ticket_text(Spec("T-1", assignee="alice", status="open")), encoding="utf-8")
     reimport(ledger, folder, 4)
     assert status_of(ledger, "T-1") == "open"

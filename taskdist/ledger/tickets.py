@@ -240,13 +240,22 @@ def ticket_ids(ledger: Ledger, project: str) -> set[str]:
 
 
 def stored_rows(ledger: Ledger, project: str, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
-    """Current `tickets` rows for some ids of a project (chunked to stay under SQLite's variable cap)."""
+    """Current `tickets` rows for some ids of a project (chunked to stay under SQLite's variable cap).
+
+    `outcome_file_status` is what the file said when an outcome command (start, done, fail) set the
+    ledger's status, or None without such an outcome (see the `tickets_keep_outcome` trigger).
+    """
     wanted = list(ids)
     rows: dict[str, dict[str, Any]] = {}
     for start in range(0, len(wanted), 500):
         chunk = wanted[start : start + 500]
         marks = ",".join("?" * len(chunk))
-        cursor = ledger.conn.execute(f"SELECT * FROM tickets WHERE project = ? AND id IN ({marks})", (project, *chunk))
+        cursor = ledger.conn.execute(
+            "SELECT t.*, o.file_status AS outcome_file_status FROM tickets t "
+            "LEFT JOIN status_overrides o ON o.project = t.project AND o.id = t.id "
+            f"WHERE t.project = ? AND t.id IN ({marks})",
+            (project, *chunk),
+        )
         names = [d[0] for d in cursor.description]
         for values in cursor:
             row = dict(zip(names, values, strict=True))
