@@ -458,6 +458,26 @@ def test_cli_exit_codes_for_bad_files_strict_and_nothing_readable(tmp_path: Path
     assert failed.exit_code == 65
     assert failed.stderr.startswith("Error: no ticket could be read from ")
     assert json.loads(failed.stdout)["errors"][0]["path"] == "nothing/bad.md"
+    assert Path(db).exists()  # a ledger that had been written to stays
+
+
+def test_a_first_import_that_fails_leaves_no_ledger_behind(tmp_path: Path) -> None:
+    root = tmp_path / "p"
+    write(root / "TSK-1.md", dialect_a("TSK-1"))
+    write(root / "bad.md", BAD_FILES[1])
+    for args in (["--strict"], []):
+        folder = root if args else tmp_path / "nothing"
+        write(tmp_path / "nothing" / "bad.md", BAD_FILES[0])
+        result = run_cli("import", str(folder), *args, "--now", NOW_TEXT, cwd=tmp_path)
+        assert result.exit_code == 65, result.stderr
+        assert not (tmp_path / ".taskdist").exists(), args
+        # The next command says there is no ledger, not "no tickets".
+        listed = run_cli("tickets", cwd=tmp_path)
+        assert listed.exit_code != 0 and "no ledger" in listed.stderr
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    run_cli("import", str(root), "--strict", "--db", str(kept / "l.db"), "--now", NOW_TEXT, cwd=tmp_path)
+    assert kept.is_dir() and not (kept / "l.db").exists()  # a folder that was there before stays
 
 
 def test_cli_project_names_and_ticket_references(tmp_path: Path) -> None:

@@ -39,6 +39,8 @@ def run_import(
     roster_path = Path(roster) if roster else (cfg.resolve(cfg.roster) if cfg.roster else None)
     check_request(sources, roster_path)  # refuse a hopeless import before creating a ledger for it
     cwd = Path(os.getcwd())
+    db_path = run.workspace.db_path
+    new_ledger, new_folder = not db_path.exists(), not db_path.parent.exists()
     try:
         with (
             run.ledger(create=True) as ledger,
@@ -46,6 +48,10 @@ def run_import(
         ):
             report = import_sources(ledger, sources, cfg, run.now, progress=bar, strict=strict, roster=roster_path)
     except ImportFailed as failed:
+        if new_ledger:  # it wrote nothing: leave no empty ledger behind either
+            from taskdist.ledger.db import discard_unused_ledger
+
+            discard_unused_ledger(db_path, remove_folder=new_folder)
         render_import(run.out, failed.report, cwd)  # say which files failed, then exit non-zero
         raise
     render_import(run.out, report, cwd)

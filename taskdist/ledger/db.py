@@ -19,7 +19,7 @@ import json
 import re
 import sqlite3
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -258,6 +258,34 @@ def open_ledger(path: Path, *, create: bool = False, lock_timeout: float = 30.0)
             f"{path} is not a usable taskdist ledger ({exc}); check --db or move the file away"
         ) from exc
     return ledger
+
+
+def discard_unused_ledger(path: Path, *, remove_folder: bool) -> bool:
+    """Delete the ledger at `path` (and its folder, with `remove_folder`, when that is left empty) if
+    it holds no run, ticket or agent: what a command that created it and then failed leaves behind.
+
+    Without this, a first `import` that wrote nothing (`--strict`, or no readable ticket) would leave
+    an empty ledger that later commands read as "no tickets" instead of "run import first". A ledger
+    that anything was written to, by this process or another, is never touched. True if removed.
+    """
+    try:
+        conn = sqlite3.connect(str(path), timeout=5.0)
+        try:
+            used = conn.execute(
+                "SELECT EXISTS (SELECT 1 FROM runs) OR EXISTS (SELECT 1 FROM tickets) OR EXISTS (SELECT 1 FROM agents)"
+            ).fetchone()[0]
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError:
+        return False
+    if used:
+        return False
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    if remove_folder:
+        with suppress(OSError):  # not empty: something else lives there
+            path.parent.rmdir()
+    return True
 
 
 def _migrations_pending(conn: sqlite3.Connection) -> bool:
