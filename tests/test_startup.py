@@ -192,3 +192,19 @@ def test_a_one_command_app_builds_that_command_exactly_as_the_whole_app() -> Non
         assert shape(built) == shape(reference)
     for args in ([], ["--help"], ["-h", "queue"], ["no-such-command"]):
         assert app_for(args) is app
+
+
+def test_the_keep_triggers_fire_on_a_rewrite_not_on_a_new_ticket(tmp_path: Path) -> None:
+    # Migration 0006: a ticket new to the ledger is a plain insert (no trigger); an import rewriting
+    # a known ticket updates `imported_at`, which fires them (their effect is tested in
+    # test_status_cli and test_assignment_cli).
+    path = tmp_path / "ledger.db"
+    open_ledger(path, create=True).close()
+    conn = sqlite3.connect(path)
+    try:
+        rows = conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'tickets'")
+        triggers = dict(rows.fetchall())
+    finally:
+        conn.close()
+    assert sorted(triggers) == ["tickets_keep_assignment", "tickets_keep_outcome"]
+    assert all("AFTER UPDATE OF imported_at ON tickets" in sql for sql in triggers.values())

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 # that "is the schema up to date?" is one query, without importing sqlite-utils; a test checks that
 # this equals the names the `Migrations` object applies. Append a new migration's name here too.
 MIGRATION_SET = "taskdist"
-MIGRATIONS = ("0001_initial", "0003_assignments", "0004_status", "0005_reader_settings")
+MIGRATIONS = ("0001_initial", "0003_assignments", "0004_status", "0005_reader_settings", "0006_keep_on_rewrite")
 
 # Statements that cannot write. Anything else (even a harmless WITH ... SELECT, or `PRAGMA x(1)`,
 # which may set x) counts as a write, which at worst wraps a read in `db.atomic()`.

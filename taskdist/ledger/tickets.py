@@ -280,9 +280,13 @@ def stored_texts(ledger: Ledger, project: str, ids: Iterable[str]) -> dict[str, 
 
 
 _BOOKKEEPING = ("content_hash", "size", "mtime_ns", "missing", "read_error", "imported_at")
+# An upsert, not INSERT OR REPLACE: a rewrite of a known ticket is an UPDATE setting `imported_at`,
+# which fires the keep-triggers (migration 0006); a new ticket is a plain insert and fires none.
 _INSERT_TICKET = (
-    f"INSERT OR REPLACE INTO tickets (project, id, {', '.join(COMPARED_COLUMNS)}, {', '.join(_BOOKKEEPING)}) "
-    f"VALUES ({','.join('?' * (2 + len(COMPARED_COLUMNS) + len(_BOOKKEEPING)))})"
+    f"INSERT INTO tickets (project, id, {', '.join(COMPARED_COLUMNS)}, {', '.join(_BOOKKEEPING)}) "
+    f"VALUES ({','.join('?' * (2 + len(COMPARED_COLUMNS) + len(_BOOKKEEPING)))}) "
+    "ON CONFLICT (project, id) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in (*COMPARED_COLUMNS, *_BOOKKEEPING))
 )
 _INSERT_TEXT = "INSERT OR REPLACE INTO ticket_text (project, id, body, frontmatter, relations) VALUES (?,?,?,?,?)"
 
