@@ -218,15 +218,14 @@ def _retry(reason: str | None) -> bool:
     return reason is not None and _RETRY.search(reason) is not None
 
 
-# What a worker sends back for one file: FileOutcome's fields as a tuple, the record as a tuple too.
-# Plain tuples pickle in C; slotted dataclasses pickle through Python calls on both sides.
+# What a worker sends back for one file: FileOutcome's fields as a tuple, the record as a plain tuple
+# too: plain tuples pickle fastest, with no class to look up on the other side.
 Packed = tuple[Any, ...]
-_RECORD_FIELDS = ("project", "id", "updated", "path", "values", "text")
 
 
 def _pack(outcome: FileOutcome) -> Packed:
     record = outcome.record
-    packed_record = None if record is None else tuple(getattr(record, f) for f in _RECORD_FIELDS)
+    packed_record = None if record is None else tuple(record)  # a named tuple: its fields in order
     return (
         outcome.path,
         outcome.rel_path,
