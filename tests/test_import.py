@@ -350,6 +350,41 @@ def test_duplicate_winner_not_archived_then_latest_update_then_path(tmp_path: Pa
     }
 
 
+def test_file_states_saved_during_the_read_end_as_if_saved_at_the_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # States are saved in batches while files are read, then again where they changed afterwards
+    # (a later file beats an earlier one for its id). With a batch of one file, every state takes
+    # that path; the ledger must be exactly what one save at the end gives.
+    from taskdist import importer
+
+    root = tmp_path / "p"
+    write(root / "a/TSK-0001.md", dialect_a("TSK-0001", title="old", updated="2025-01-01"))
+    write(root / "b/TSK-0001.md", dialect_a("TSK-0001", title="new", updated="2025-03-01"))
+    write(root / "backup/TSK-0002.md", dialect_a("TSK-0002", title="backup"))
+    write(root / "c/TSK-0002.md", dialect_a("TSK-0002", title="live"))
+    write(root / "bad.md", BAD_FILES[1])
+    write(root / "TSK-0003.md", dialect_a("TSK-0003"))
+    def settle(stamp: int) -> None:  # the same mtimes in both runs, so the ledgers can be compared
+        for path in root.rglob("*.md"):
+            os.utime(path, ns=(stamp, stamp))
+
+    dumps = []
+    for batch in (1, 10_000):
+        monkeypatch.setattr(importer._StateSaver, "BATCH", batch)
+        db = tmp_path / f"l{batch}.db"
+        settle(10**18)
+        do_import(db, root)
+        first = dump(db)
+        (root / "a/TSK-0001.md").write_text(dialect_a("TSK-0001", title="newest", updated="2025-06-01"))
+        settle(2 * 10**18)
+        do_import(db, root, when=LATER)
+        dumps.append((first, dump(db)))
+        write(root / "a/TSK-0001.md", dialect_a("TSK-0001", title="old", updated="2025-01-01"))
+    assert dumps[0] == dumps[1]
+    assert {r[1] for r in dumps[0][1]["tickets"]} == {"TSK-0001", "TSK-0002", "TSK-0003"}
+
+
 def test_duplicate_winner_does_not_depend_on_import_history(tmp_path: Path) -> None:
     """Files arriving one by one end with the same winner and report as a fresh import of them all."""
     texts = {rel: dialect_a("TSK-0001", title=rel, updated="2025-01-01") for rel in ("c/T.md", "b/T.md", "a/T.md")}
