@@ -373,6 +373,7 @@ def import_sources(
     # The import keeps every file's state alive; automatic collections walking them all were a fifth
     # of the main process's time in a cold 100k import.
     with paused_gc(), ledger.writing("import", now, config.digest):
+        deferred = store.defer_indexes_if_empty(ledger) if source_list else []
         if agents is not None and roster is not None:
             from taskdist.ledger.agents import save_roster
 
@@ -383,6 +384,7 @@ def import_sources(
             project = project_for(source)
             _import_root(ledger, Path(source.path), project, config, now, report, progress)
             report.projects.append(project)
+        store.restore_indexes(ledger, deferred)
         report.tickets = store.count_tickets(ledger, report.projects)
         if ledger.run_id is not None:
             ledger.set_run_summary({k: (len(v) if isinstance(v, list) else v) for k, v in report.as_dict().items()})

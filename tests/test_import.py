@@ -365,6 +365,7 @@ def test_file_states_saved_during_the_read_end_as_if_saved_at_the_end(
     write(root / "c/TSK-0002.md", dialect_a("TSK-0002", title="live"))
     write(root / "bad.md", BAD_FILES[1])
     write(root / "TSK-0003.md", dialect_a("TSK-0003"))
+
     def settle(stamp: int) -> None:  # the same mtimes in both runs, so the ledgers can be compared
         for path in root.rglob("*.md"):
             os.utime(path, ns=(stamp, stamp))
@@ -383,6 +384,42 @@ def test_file_states_saved_during_the_read_end_as_if_saved_at_the_end(
         write(root / "a/TSK-0001.md", dialect_a("TSK-0001", title="old", updated="2025-01-01"))
     assert dumps[0] == dumps[1]
     assert {r[1] for r in dumps[0][1]["tickets"]} == {"TSK-0001", "TSK-0002", "TSK-0003"}
+
+
+def _index_sql(db: Path) -> list[tuple[str, str]]:
+    conn = sqlite3.connect(db)
+    try:
+        rows = conn.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name"
+        )
+        return rows.fetchall()
+    finally:
+        conn.close()
+
+
+def test_a_first_import_builds_the_indexes_it_deferred_exactly_as_they_were(tmp_path: Path) -> None:
+    # Into an empty ledger the secondary indexes are dropped for the bulk insert and built at the end.
+    fresh, db = tmp_path / "fresh.db", tmp_path / "l.db"
+    ledger_at(fresh).__enter__().close()
+    expected = _index_sql(fresh)
+    assert {"tickets_status", "files_project", "events_kind"} <= {name for name, _ in expected}
+    root = tmp_path / "p"
+    write(root / "TSK-0001.md", dialect_a("TSK-0001"))
+    write(root / "TSK-0002.md", dialect_a("TSK-0002", status="in-progress"))
+    do_import(db, root)
+    assert _index_sql(db) == expected
+    # The indexes serve queries again, and a failed import into an empty ledger rolls the drop back.
+    conn = sqlite3.connect(db)
+    try:
+        plan = conn.execute("EXPLAIN QUERY PLAN SELECT id FROM tickets WHERE status = 'open'").fetchall()
+    finally:
+        conn.close()
+    assert "tickets_status" in str(plan)
+    empty_db, nothing = tmp_path / "empty.db", tmp_path / "nothing"
+    write(nothing / "bad.md", BAD_FILES[0])
+    with pytest.raises(ImportFailed):
+        do_import(empty_db, nothing)
+    assert _index_sql(empty_db) == expected
 
 
 def test_duplicate_winner_does_not_depend_on_import_history(tmp_path: Path) -> None:

@@ -377,6 +377,38 @@ def current_problems(ledger: Ledger, project: str) -> set[tuple[str, int | None,
     return {(r[0], r[1], r[2], r[3]) for r in cursor}
 
 
+# The tables an import fills, whose secondary indexes a first import builds once at the end.
+_BULK_TABLES = ("tickets", "ticket_text", "files", "events")
+
+
+def defer_indexes_if_empty(ledger: Ledger) -> list[str]:
+    """Into a ledger without any ticket, drop the secondary indexes of the tables an import fills and
+    return their SQL for `restore_indexes`; else do nothing and return [].
+
+    Inserting 100,000 tickets with the indexes in place costs about a second more of the main
+    process's CPU than building each index once at the end. Both happen inside the import's
+    transaction: if it rolls back, so do the dropped indexes. Only for an empty ledger, because
+    rebuilding an index covers every row of its table, not just the new ones.
+    """
+    if ledger.conn.execute("SELECT EXISTS (SELECT 1 FROM tickets)").fetchone()[0]:
+        return []
+    marks = ",".join("?" * len(_BULK_TABLES))
+    rows = ledger.conn.execute(
+        f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN ({marks}) "
+        "ORDER BY name",
+        _BULK_TABLES,
+    ).fetchall()
+    for name, _sql in rows:
+        ledger.conn.execute(f'DROP INDEX "{name}"')
+    return [sql for _name, sql in rows]
+
+
+def restore_indexes(ledger: Ledger, definitions: list[str]) -> None:
+    """Create again the indexes `defer_indexes_if_empty` dropped, from their own SQL."""
+    for sql in definitions:
+        ledger.conn.execute(sql)
+
+
 def count_tickets(ledger: Ledger, projects: Iterable[str]) -> int:
     names = list(projects)
     if not names:
