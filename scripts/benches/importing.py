@@ -5,6 +5,10 @@ loop that reads the same files and parses their frontmatter with PyYAML's C load
 (benches/yaml_baseline.py, start-up included like the CLI's); warm re-import of them in at most 2 s.
 Both sides read files from the OS page cache (the bench does not drop caches: that needs root and
 would disturb everything else on the machine).
+
+Also, when `../shared/corpus` is there, issue 2's criterion on the real corpus: the first import of its
+ai-trackdown folders (each its own project) into a new ledger, then the re-import of the same folders,
+which must take under a tenth of the first.
 """
 
 from __future__ import annotations
@@ -15,16 +19,18 @@ import tempfile
 from pathlib import Path
 
 from benches.generate import NOW_TEXT, PROJECT, adopt_ledger, tickets_for
-from benches.harness import TASKDIST, Report, measure
+from benches.harness import ROOT, TASKDIST, Report, measure
 
 SIZES = ((1_000, 100, 5), (10_000, 100, 3), (100_000, 1_000, 3))  # tickets, agents, runs
 BASELINE = str(Path(__file__).with_name("yaml_baseline.py"))
 # A cold 100k import took 80 s on a loaded machine: two runs then fill the section's share of the
 # 15-minute budget, so a third is made only if the first two were faster.
 LONG_RUNS = 120.0
+CORPUS = ROOT.parent / "shared" / "corpus"
 
 
 def run(report: Report) -> None:
+    _corpus(report)
     for count, agents, runs in SIZES:
         if not report.wants(count):
             continue
@@ -87,3 +93,39 @@ def run(report: Report) -> None:
                 issue=7 if big else None,
                 note=f"warm/cold {warm.median / cold.median:.3f}",
             )
+
+
+def _corpus(report: Report) -> None:
+    """First import and re-import of the corpus's ai-trackdown folders, as issue 2 states them."""
+    if not CORPUS.is_dir():
+        print(f"[import] {CORPUS} is not there: the corpus figures are skipped", file=sys.stderr)
+        return
+    folders = sorted(str(p) for p in CORPUS.iterdir() if p.is_dir() and not p.name.startswith("other__"))
+    with tempfile.TemporaryDirectory(prefix="taskdist-bench-") as scratch:
+        out, db = Path(scratch) / "out", Path(scratch) / "ledger.db"
+
+        def fresh() -> None:
+            for path in Path(scratch).glob("ledger.db*"):
+                path.unlink()
+
+        argv = [TASKDIST, "import", *folders, "--db", str(db), "--now", NOW_TEXT, "--quiet", "--format", "json"]
+        first = measure(argv, report.runs(5), setup=fresh, output=out)
+        imported = json.loads(out.read_text(encoding="utf-8"))
+        assert imported["imported"] > 770, {k: imported[k] for k in ("imported", "tickets")}
+        report.add(
+            "corpus.first",
+            f"import, corpus: {len(folders)} ai-trackdown folders, new ledger ({imported['tickets']} tickets)",
+            first,
+        )
+        again = measure(argv, report.runs(9), output=out)
+        result = json.loads(out.read_text(encoding="utf-8"))
+        assert result["imported"] == result["updated"] == 0, result
+        report.add(
+            "corpus.again",
+            "import, corpus again (nothing changed)",
+            again,
+            target=first.median / 10,
+            target_text="< first import / 10",
+            issue=2,
+            note=f"again/first {again.median / first.median:.3f}",
+        )
