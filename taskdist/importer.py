@@ -361,15 +361,18 @@ def import_sources(
     progress: Progress | None = None,
     strict: bool = False,
     roster: Path | None = None,
+    checked: list[Agent] | None = None,
 ) -> ImportReport:
     """Import every source folder (and the roster) into the ledger in one transaction.
 
+    `checked` is the roster as `check_request` returned it when the caller already ran it (the CLI
+    does, before creating a ledger); otherwise the request is checked and the roster loaded here.
     Raises `ImportFailed` (nothing written, the report attached) when no source yields a ticket, or
     with `strict` when any file cannot be read.
     """
     report = ImportReport()
     source_list = list(sources)
-    agents = check_request(source_list, roster)
+    agents = checked if checked is not None else check_request(source_list, roster)
     # The import keeps every file's state alive; automatic collections walking them all were a fifth
     # of the main process's time in a cold 100k import.
     with paused_gc(), ledger.writing("import", now, config.digest):

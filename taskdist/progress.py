@@ -330,8 +330,9 @@ def forecast(
         due_key = np.where(np.isnan(data.due[loose]), np.inf, data.due[loose])
         order = loose[np.lexsort((loose, due_key, -data.rank_key[loose]))]
         ahead = held + np.cumsum(remaining[order]) - remaining[order]
-        share = hours[-1] / team if team > 0 else np.inf
         with np.errstate(invalid="ignore", over="ignore"):
+            # A team pace near zero overflows to inf: that work does not finish, as with no team.
+            share = hours[-1] / team if team > 0 else np.inf
             queue_hours[order] = np.where(ahead > 0, ahead * share, 0.0) + remaining[order]
 
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):

@@ -6,7 +6,7 @@ from typing import Any
 
 import typer
 
-from taskdist.cli import foundation
+from taskdist.cli import assignment, foundation, priority, rebalance, simulation, status
 
 HELP = "Task distribution engine: import markdown tickets, rank them, assign them optimally, track and escalate."
 _SETTINGS: dict[str, Any] = {
@@ -20,21 +20,8 @@ app = typer.Typer(help=HELP, **_SETTINGS)
 foundation.register(app)
 
 
-def _register_optional() -> None:
-    """Command groups added by later modules register themselves here."""
-    import importlib
-
-    for name in ("priority", "assignment", "status", "rebalance", "simulation"):
-        try:
-            module = importlib.import_module(f"taskdist.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"taskdist.cli.{name}":
-                raise
-            continue
-        module.register(app)
-
-
-_register_optional()
+for _group_module in (priority, assignment, status, rebalance, simulation):
+    _group_module.register(app)
 
 
 def app_for(args: list[str]) -> typer.Typer:

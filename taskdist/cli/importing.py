@@ -37,7 +37,7 @@ def run_import(
     else:
         sources = [Source(path=str(cfg.resolve(s.path)), project=project or s.project) for s in cfg.sources]
     roster_path = Path(roster) if roster else (cfg.resolve(cfg.roster) if cfg.roster else None)
-    check_request(sources, roster_path)  # refuse a hopeless import before creating a ledger for it
+    agents = check_request(sources, roster_path)  # refuse a hopeless import before creating a ledger for it
     cwd = Path(os.getcwd())
     db_path = run.workspace.db_path
     new_ledger, new_folder = not db_path.exists(), not db_path.parent.exists()
@@ -46,7 +46,9 @@ def run_import(
             run.ledger(create=True) as ledger,
             import_progress(run.out, enabled=not quiet and sys.stderr.isatty()) as bar,
         ):
-            report = import_sources(ledger, sources, cfg, run.now, progress=bar, strict=strict, roster=roster_path)
+            report = import_sources(
+                ledger, sources, cfg, run.now, progress=bar, strict=strict, roster=roster_path, checked=agents
+            )
     except ImportFailed as failed:
         if new_ledger:  # it wrote nothing: leave no empty ledger behind either
             from taskdist.ledger.db import discard_unused_ledger
