@@ -350,8 +350,9 @@ def forecast(
     p_late = np.full(n, np.nan)
     target = is_open & has_due
     p_late[target] = late_probability(finish50[target], finish90[target], due_days[target])
-    p50 = np.where(is_open, now + finish50 * DAY, np.nan)
-    p90 = np.where(is_open, now + finish90 * DAY, np.nan)
+    with np.errstate(over="ignore"):  # a finish too far out to date overflows to inf: never
+        p50 = np.where(is_open, now + finish50 * DAY, np.nan)
+        p90 = np.where(is_open, now + finish90 * DAY, np.nan)
 
     _containers(parent_index, is_open, finish50, finish90, p50, p90, p_late, data.due, now, closed)
     level = risk_levels(p_late, data.due, now, closed, cfg)
@@ -478,8 +479,9 @@ def _containers(
     # A container that is itself open work (an issue with tasks) finishes after itself and its children.
     mine50 = np.where(is_open[containers], p50[containers], -np.inf)
     mine90 = np.where(is_open[containers], p90[containers], -np.inf)
-    p50[containers] = np.maximum(mine50, now + latest50[containers] * DAY)
-    p90[containers] = np.maximum(mine90, now + latest90[containers] * DAY)
+    with np.errstate(over="ignore"):  # as for the tickets: too far out is inf
+        p50[containers] = np.maximum(mine50, now + latest50[containers] * DAY)
+        p90[containers] = np.maximum(mine90, now + latest90[containers] * DAY)
     rated = containers[risk[containers] >= 0]
     p_late[rated] = np.fmax(p_late[rated], risk[rated])
 
