@@ -502,7 +502,8 @@ def _median_rest(days: float, worked: float, sigma: float) -> float:
     if worked <= 0:
         return days
     normal = NormalDist()
-    z = np.log(worked / days) / sigma
+    with np.errstate(divide="ignore"):  # worked nothing next to days: log 0 = -inf, cdf 0, all still left
+        z = np.log(worked / days) / sigma
     past = normal.cdf(z)
     if past >= 1.0 - 1e-12:
         return 0.0
