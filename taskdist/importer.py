@@ -17,6 +17,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
+from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -316,22 +317,14 @@ def _ranked(states: Iterable[FileState]) -> list[FileState]:
     text character by character. `updated` is the ledger's fixed-width timestamp text (or None,
     which ranks after every date), so comparing it as text compares the moments.
     """
-    ranked = sorted(states, key=_path_of)
+    ranked = sorted(states, key=attrgetter("path"))
     ranked.sort(key=_updated_of, reverse=True)  # reverse keeps equal keys in order: still stable
-    ranked.sort(key=_demoted_of)
+    ranked.sort(key=attrgetter("demoted"))
     return ranked
-
-
-def _path_of(state: FileState) -> str:
-    return state.path
 
 
 def _updated_of(state: FileState) -> str:
     return state.updated or ""
-
-
-def _demoted_of(state: FileState) -> bool:
-    return state.demoted
 
 
 def _demoted(rel_path: str) -> bool:
@@ -476,9 +469,7 @@ def _import_root(
         old = states.get(outcome.path)
         if outcome.same_bytes and old is not None:
             # Touched but identical: remember the new mtime so the next run skips it without reading.
-            changed_states[outcome.path] = FileState(
-                **{**_as_dict(old), "size": outcome.size, "mtime_ns": outcome.mtime_ns}
-            )
+            changed_states[outcome.path] = old._replace(size=outcome.size, mtime_ns=outcome.mtime_ns)
             early_states.note(outcome.path)
             continue
         report.files_parsed += 1
@@ -537,10 +528,11 @@ def _import_root(
             # Still there but not readable as a file now (a symbolic link loop, a named pipe): its ticket
             # keeps the last good version, flagged with this reason, rather than being called missing.
             # Size -1 so that the next run reads the file whatever its size and mtime.
-            unread = {"state": "error", "size": -1, "mtime_ns": 0, "content_hash": None, "line": None}
-            gone = FileState(**{**_as_dict(old), **unread, "reason": refused[path], "warnings": []})
+            gone = old._replace(
+                state="error", size=-1, mtime_ns=0, content_hash=None, line=None, reason=refused[path], warnings=[]
+            )
         elif path.startswith(under_root) or not os.path.exists(path):
-            gone = FileState(**{**_as_dict(old), "state": "missing"})
+            gone = old._replace(state="missing")
         else:
             continue
         if gone != old:
@@ -569,9 +561,7 @@ def _import_root(
         for rank, candidate in enumerate(candidates):
             wanted = "ticket" if rank == 0 else "duplicate"
             if candidate.state != wanted:
-                changed_states[candidate.path] = merged[candidate.path] = FileState(
-                    **{**_as_dict(candidate), "state": wanted}
-                )
+                changed_states[candidate.path] = merged[candidate.path] = candidate._replace(state=wanted)
         old_row = stored.get(ticket_id)
         if not candidates:
             _flag_lost(writes, project, ticket_id, old_row, broken.get(ticket_id, []), stamp, report)
@@ -624,10 +614,6 @@ class _StateSaver:
         rest = [state for path, state in self.changed.items() if saved.get(path) is not state]
         if rest:
             store.save_file_states(self.ledger, rest)
-
-
-def _as_dict(state: FileState) -> dict[str, Any]:
-    return state._asdict()
 
 
 def _store_winner(

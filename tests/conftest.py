@@ -59,3 +59,30 @@ def cli(tmp_path: Path) -> Iterator[object]:
         return run_cli(*args, cwd=kwargs.pop("cwd", tmp_path), **kwargs)  # type: ignore[arg-type]
 
     yield runner
+
+
+_PROBE = """
+import sys
+from taskdist.cli import main
+code = 0
+try:
+    main(sys.argv[1:])
+except SystemExit as exc:
+    code = exc.code if isinstance(exc.code, int) else 0
+print("PROBE", code, ",".join(sorted(m for m in {modules!r} if m in sys.modules)), file=sys.stderr)
+"""
+
+
+def probe_modules(*args: str, watched: tuple[str, ...], cwd: Path = ROOT) -> tuple[int, set[str], str]:
+    """Run `taskdist ARGS` in a fresh interpreter: its exit code, which `watched` modules it loaded,
+    and its standard output (start-up tests: what a command imports is what it costs)."""
+    proc = subprocess.run(
+        [sys.executable, "-c", _PROBE.format(modules=watched), *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=120,
+    )
+    line = [row for row in proc.stderr.splitlines() if row.startswith("PROBE ")][-1]
+    _, code, names = line.split(" ")
+    return int(code), set(filter(None, names.split(","))), proc.stdout

@@ -5,15 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
 from taskdist.config import Config, config_from_mapping, load_config
-from tests.conftest import NOW_TEXT, ROOT, SAMPLE, run_cli
+from tests.conftest import NOW_TEXT, SAMPLE, probe_modules, run_cli
 
 TICKET = "---\ntask_id: {id}\nissue_id: ISS-0001\ntitle: {title}\nstatus: open\npriority: high\n---\n\n- [ ] step\n"
 
@@ -298,25 +296,10 @@ def test_import_help_names_its_own_project_option() -> None:
 
 
 HEAVY = ("numpy", "scipy", "sqlite_utils", "yaml")
-PROBE = """
-import sys
-from taskdist.cli import main
-try:
-    main(sys.argv[1:])
-except SystemExit:
-    pass
-print(",".join(m for m in {heavy!r} if m in sys.modules), file=sys.stderr)
-"""
 
 
 @pytest.mark.parametrize("args", [["--help"], ["import", "--help"], ["tickets", "--help"], ["show", "--help"]])
 def test_help_does_not_import_heavy_modules(args: list[str]) -> None:
-    proc = subprocess.run(
-        [sys.executable, "-c", PROBE.format(heavy=HEAVY), *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=60,
-    )
-    assert "Usage: taskdist" in proc.stdout
-    assert proc.stderr.strip().splitlines()[-1:] in ([], [""]), f"imported at start-up: {proc.stderr}"
+    code, loaded, stdout = probe_modules(*args, watched=HEAVY)
+    assert "Usage: taskdist" in stdout
+    assert (code, loaded) == (0, set()), f"imported at start-up: {sorted(loaded)}"

@@ -4,6 +4,8 @@ or declines it; and a re-import through it loads neither typer nor dataclasses."
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +17,7 @@ from typer.core import TyperGroup
 
 from taskdist.cli import lane
 from taskdist.cli.commands import app_for
-from tests.conftest import NOW_TEXT, ROOT, SAMPLE, run_cli
-from tests.test_startup import PROBE
+from tests.conftest import NOW_TEXT, SAMPLE, probe_modules, run_cli
 
 # Tokens a command line for `taskdist import` is drawn from: folders, every spelling of every
 # option, values, and what the lane must leave to typer (help, `--`, bundles, unknown options).
@@ -77,28 +78,36 @@ def _typer_params(args: list[str]) -> dict[str, Any] | None:
     return params
 
 
+def _set(values: dict[str, str | None]) -> None:
+    for name, value in values.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+@contextmanager
+def _environment(values: dict[str, str | None]) -> Iterator[None]:
+    """These environment variables set (None: unset) for the block. Not pytest's monkeypatch: a
+    function-scoped fixture is not reset between hypothesis examples."""
+    saved = {name: os.environ.get(name) for name in values}
+    _set(values)
+    try:
+        yield
+    finally:
+        _set(saved)
+
+
 @settings(max_examples=400, deadline=None, derandomize=True)
 @given(
     args=st.lists(st.sampled_from(TOKENS), max_size=7),
     env=st.fixed_dictionaries({name: st.sampled_from([None, "", "env.db"]) for name in ENVVARS}),
 )
 def test_what_the_lane_reads_typer_reads_the_same_way(args: list[str], env: dict[str, str | None]) -> None:
-    saved = {name: os.environ.get(name) for name in ENVVARS}
-    try:
-        for name, value in env.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+    with _environment(env):
         ours = lane.parse_import(args)
         if ours is not None:
             assert ours == _typer_params(args), args
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 @pytest.mark.parametrize(
@@ -147,32 +156,16 @@ def test_a_command_other_than_import_goes_to_typer() -> None:
     assert not lane.run(["tickets"]) and not lane.run([]) and not lane.run(["--help"])
 
 
-def _loaded(args: list[str], watched: tuple[str, ...]) -> str:
-    import subprocess
-    import sys
-
-    proc = subprocess.run(
-        [sys.executable, "-c", PROBE.format(modules=watched), *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=120,
-    )
-    line = [row for row in proc.stderr.splitlines() if row.startswith("PROBE ")][-1]
-    _, code, names = line.split(" ")
-    assert code == "0"
-    return names
-
-
 def test_a_re_import_through_the_lane_loads_neither_typer_nor_dataclasses(tmp_path: Path) -> None:
     db = tmp_path / "ledger.db"
     args = ["import", str(SAMPLE), "--db", str(db), "--now", NOW_TEXT, "-q"]
     assert run_cli(*args).exit_code == 0
     heavy = ("typer", "click", "yaml", "taskdist.models", "hashlib", "sqlite_utils")
     watched = (*heavy, "dataclasses", "inspect", "rich")
-    assert _loaded([*args, "--format", "json"], watched) == "", "a JSON re-import that changes nothing"
+    assert probe_modules(*args, "--format", "json", watched=watched)[:2] == (0, set()), "a JSON re-import"
     # The table for people needs rich (which uses dataclasses), still nothing else.
-    assert set(_loaded(args, watched).split(",")) <= {"dataclasses", "inspect", "rich"}
+    code, loaded, _ = probe_modules(*args, watched=watched)
+    assert code == 0 and loaded <= {"dataclasses", "inspect", "rich"}
 
 
 @pytest.mark.parametrize(

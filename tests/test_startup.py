@@ -6,8 +6,6 @@ Timings are checked by `make bench`; these tests pin the structure that keeps st
 from __future__ import annotations
 
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,34 +15,15 @@ from typer.core import TyperCommand, TyperGroup
 from taskdist.cli.commands import app, app_for
 from taskdist.ledger import db as ledger_db
 from taskdist.ledger.db import MIGRATION_SET, MIGRATIONS, open_ledger
-from tests.conftest import NOW, NOW_TEXT, ROOT, SAMPLE, run_cli
+from tests.conftest import NOW, NOW_TEXT, ROOT, SAMPLE, probe_modules, run_cli
 
-PROBE = """
-import contextlib, io, sys
-from taskdist.cli import main
-code = 0
-try:
-    with contextlib.redirect_stdout(io.StringIO()):
-        main(sys.argv[1:])
-except SystemExit as exc:
-    code = exc.code
-print("PROBE", code, ",".join(sorted(m for m in {modules!r} if m in sys.modules)), file=sys.stderr)
-"""
 WATCHED = ("numpy", "scipy", "sqlite_utils", "pydantic")
 
 
 def _imported(cwd: Path, *args: str) -> tuple[int, set[str]]:
     """Run `taskdist ARGS` in a fresh interpreter: its exit code and which WATCHED modules it loaded."""
-    proc = subprocess.run(
-        [sys.executable, "-c", PROBE.format(modules=WATCHED), *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=120,
-    )
-    line = [row for row in proc.stderr.splitlines() if row.startswith("PROBE ")][-1]
-    _, code, names = line.split(" ")
-    return int(code), set(filter(None, names.split(",")))
+    code, loaded, _ = probe_modules(*args, watched=WATCHED, cwd=cwd)
+    return code, loaded
 
 
 @pytest.fixture(scope="module")
@@ -194,7 +173,7 @@ def test_a_one_command_app_builds_that_command_exactly_as_the_whole_app() -> Non
         assert app_for(args) is app
 
 
-def test_the_keep_triggers_fire_on_a_rewrite_not_on_a_new_ticket(tmp_path: Path) -> None:
+def test_migration_0006_makes_the_keep_triggers_rewrite_triggers(tmp_path: Path) -> None:
     # Migration 0006: a ticket new to the ledger is a plain insert (no trigger); an import rewriting
     # a known ticket updates `imported_at`, which fires them (their effect is tested in
     # test_status_cli and test_assignment_cli).

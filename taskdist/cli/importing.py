@@ -40,7 +40,7 @@ def run_import(
     agents = check_request(sources, roster_path)  # refuse a hopeless import before creating a ledger for it
     cwd = Path(os.getcwd())
     db_path = run.workspace.db_path
-    new_ledger, new_folder = not db_path.exists(), not db_path.parent.exists()
+    new_ledger, new_folder = not run.workspace.db_exists, not db_path.parent.exists()
     try:
         with (
             run.ledger(create=True) as ledger,

@@ -260,13 +260,13 @@ def open_ledger(path: Path, *, create: bool = False, lock_timeout: float = 30.0)
     return ledger
 
 
-def discard_unused_ledger(path: Path, *, remove_folder: bool) -> bool:
+def discard_unused_ledger(path: Path, *, remove_folder: bool) -> None:
     """Delete the ledger at `path` (and its folder, with `remove_folder`, when that is left empty) if
     it holds no run, ticket or agent: what a command that created it and then failed leaves behind.
 
     Without this, a first `import` that wrote nothing (`--strict`, or no readable ticket) would leave
     an empty ledger that later commands read as "no tickets" instead of "run import first". A ledger
-    that anything was written to, by this process or another, is never touched. True if removed.
+    that anything was written to, by this process or another, is never touched.
     """
     try:
         conn = sqlite3.connect(str(path), timeout=5.0)
@@ -277,15 +277,14 @@ def discard_unused_ledger(path: Path, *, remove_folder: bool) -> bool:
         finally:
             conn.close()
     except sqlite3.DatabaseError:
-        return False
+        return
     if used:
-        return False
+        return
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     if remove_folder:
         with suppress(OSError):  # not empty: something else lives there
             path.parent.rmdir()
-    return True
 
 
 def _migrations_pending(conn: sqlite3.Connection) -> bool:
