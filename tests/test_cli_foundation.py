@@ -241,6 +241,35 @@ def test_import_json_report_shape(tmp_path: Path) -> None:
     ]
 
 
+def test_import_table_lists_problems_as_path_line_reason(tmp_path: Path) -> None:
+    write(tmp_path / "p/tasks/TSK-1.md", TICKET.format(id="TSK-1", title="x"))
+    write(tmp_path / "p/archive/TSK-1.md", TICKET.format(id="TSK-1", title="old"))
+    write(tmp_path / "p/tasks/bad.md", "---\ntask_id: TSK-9\ntitle: 'open\n---\n")
+    write(tmp_path / "p/tasks/open.md", "---\ntask_id: TSK-8\ntitle: never closed\n")
+    write(tmp_path / "p/tasks/ISS-1.md", "---\nid: ISSUE-1\ntype: issue\ncreated: 2025-01-01\nassignee: @bo\n---\n")
+    args = ("import", "p", "--db", "l.db", "--now", NOW_TEXT)
+    expected = [
+        "{} imported, 0 updated, {} unchanged, 0 missing; 2 tickets in p; 2 errors, 1 warning, 1 duplicated id, "
+        "0 skipped",
+        "Files not imported:",
+        "  p/tasks/bad.md:3: invalid YAML frontmatter (while scanning a quoted scalar: found unexpected end of "
+        "stream)",
+        "  p/tasks/open.md:1: frontmatter opened with '---' on line 1 is never closed",
+        "1 warning (see --format json for the list)",
+        "1 id in several files; the winner is kept, the others are listed with --format json",
+    ]
+    first = run_cli(*args, cwd=tmp_path)
+    assert (first.exit_code, first.stderr) == (0, "")
+    assert first.stdout.splitlines() == [expected[0].format(2, 0), *expected[1:]]
+    again = run_cli(*args, cwd=tmp_path)  # a re-import reports the same problems: they are still there
+    assert again.stdout.splitlines() == [expected[0].format(0, 2), *expected[1:]]
+    # A path is shown relative to the current folder when under it, whole otherwise.
+    (tmp_path / "elsewhere").mkdir()
+    for cwd, shown in ((tmp_path / "p", "tasks/bad.md"), (tmp_path / "elsewhere", str(tmp_path / "p/tasks/bad.md"))):
+        result = run_cli("import", str(tmp_path / "p"), "--db", str(tmp_path / "l.db"), "--now", NOW_TEXT, cwd=cwd)
+        assert result.exit_code == 0 and result.stdout.splitlines()[2].startswith(f"  {shown}:3: invalid YAML")
+
+
 def test_tickets_csv_header_and_rows(two_projects: Path) -> None:
     result = run_cli("tickets", "--db", str(two_projects), "--format", "csv", "--project", "alpha")
     assert result.exit_code == 0, result.stderr

@@ -10,16 +10,20 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import sys
-from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
     from rich.table import Table
 
 FORMATS = ("table", "json", "csv")
+# The styles of the plain-line reports, as SGR parameters; the colours among them drop under NO_COLOR.
+_SGR = {"bold": "1", "dim": "2", "red": "31", "yellow": "33"}
+_COLOURS = frozenset({"red", "yellow"})
 # C0 controls except tab/newline, DEL, and C1 controls (0x80-0x9f: CSI, OSC... in 8-bit form).
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
@@ -73,6 +77,23 @@ class Output:
         if self.export:
             self._recorded.extend(renderables)
 
+    def lines(self, lines: Sequence[tuple[str, str]]) -> None:
+        """Print (text, style) lines to stdout without loading rich (a report read on every re-import).
+
+        The text must already be `safe()`. Styles are those of `_SGR`, applied when rich would style
+        stdout (see `styling`); with --export the lines go through rich so that they are recorded too.
+        """
+        if self.export:
+            self.print(*(text(line, style) for line, style in lines))
+            return
+        styled, coloured = styling(sys.stdout, os.environ)
+        out = []
+        for line, style in lines:
+            if styled and style and (coloured or style not in _COLOURS):
+                line = f"\x1b[{_SGR[style]}m{line}\x1b[0m"
+            out.append(line + "\n")
+        sys.stdout.write("".join(out))
+
     def note(self, message: str, style: str = "dim") -> None:
         """A note for people on stderr (never mixed into JSON or CSV on stdout)."""
         if self.quiet:
@@ -107,6 +128,26 @@ class Output:
             recorder.save_svg(self.export, title="taskdist")
         else:
             recorder.save_html(self.export)
+
+
+def styling(stream: TextIO, environ: Mapping[str, str]) -> tuple[bool, bool]:
+    """Whether rich would style `stream`, and whether with colours: the same reading of the terminal.
+
+    Styled on a terminal (TTY_COMPATIBLE=1/0 and FORCE_COLOR decide first, as in rich) that is not
+    dumb; colours dropped when NO_COLOR is set, bold and dim kept. A test holds this to rich's verdict.
+    """
+    compatible = environ.get("TTY_COMPATIBLE", "")
+    if compatible in ("0", "1"):
+        terminal = compatible == "1"
+    elif environ.get("FORCE_COLOR") is not None:
+        terminal = environ["FORCE_COLOR"] != ""
+    else:
+        try:
+            terminal = stream.isatty()
+        except ValueError:  # a closed stream is no terminal
+            terminal = False
+    styled = terminal and environ.get("TERM", "").lower() not in ("dumb", "unknown")
+    return styled, styled and environ.get("NO_COLOR", "") == ""
 
 
 def _csv_cell(value: Any) -> str:
