@@ -27,7 +27,7 @@ from taskdist.gc_pause import paused_gc
 from taskdist.ledger import tickets as store
 from taskdist.ledger.db import Ledger
 from taskdist.ledger.tickets import FileState, TicketRecord, TicketWrites
-from taskdist.tickets.discover import Discovery, content_hash, decode_text, iter_files, read_bytes
+from taskdist.tickets.discover import UNSTATED, Discovery, content_hash, decode_text, iter_files, read_file
 from taskdist.tickets.marker import NO_HINTS, ProjectHints, load_hints
 from taskdist.timestamps import format_datetime
 
@@ -184,9 +184,11 @@ def read_one(
 
     outcome = FileOutcome(path, rel_path, size, mtime_ns, None)
     try:
-        data = read_bytes(path, config.limits)
+        data, file_mtime_ns = read_file(path, config.limits)
         outcome.content_hash = content_hash(data)
         outcome.size = len(data)
+        if mtime_ns == UNSTATED:  # found without a stat: what the open file says
+            outcome.mtime_ns = file_mtime_ns
         if known_hash is not None and outcome.content_hash == known_hash:
             outcome.same_bytes = True
             return outcome
@@ -445,7 +447,8 @@ def _import_root(
 
     def jobs() -> Iterator[Job]:
         # Lazy: the workers start on the first files while the walk goes on.
-        for item in iter_files(root, config.limits, found):
+        # A project never read: every file is read, so the walk need not stat them first.
+        for item in iter_files(root, config.limits, found, stat_files=bool(states)):
             seen.add(item.path)
             old = states.get(item.path)
             retry = reread_all or old is None or old.state == "missing" or (old.state == "error" and _retry(old.reason))

@@ -252,8 +252,7 @@ def test_import_table_lists_problems_as_path_line_reason(tmp_path: Path) -> None
         "{} imported, 0 updated, {} unchanged, 0 missing; 2 tickets in p; 2 errors, 1 warning, 1 duplicated id, "
         "0 skipped",
         "Files not imported:",
-        "  p/tasks/bad.md:3: invalid YAML frontmatter (while scanning a quoted scalar: found unexpected end of "
-        "stream)",
+        "  p/tasks/bad.md:3: invalid YAML frontmatter (while scanning a quoted scalar: found unexpected end of stream)",
         "  p/tasks/open.md:1: frontmatter opened with '---' on line 1 is never closed",
         "1 warning (see --format json for the list)",
         "1 id in several files; the winner is kept, the others are listed with --format json",

@@ -386,6 +386,53 @@ def test_file_states_saved_during_the_read_end_as_if_saved_at_the_end(
     assert {r[1] for r in dumps[0][1]["tickets"]} == {"TSK-0001", "TSK-0002", "TSK-0003"}
 
 
+def test_a_first_import_walks_without_stat_and_records_what_a_stat_would(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Into a project the ledger has never read, the walk yields files unstated and each reader takes
+    # size and mtime from its open file. The ledger must be exactly what a stat-first walk gives.
+    from taskdist import importer
+
+    root = tmp_path / "p"
+    write(root / "a/TSK-0001.md", dialect_a("TSK-0001", title="old", updated="2025-01-01"))
+    write(root / "b/TSK-0001.md", dialect_a("TSK-0001", title="new", updated="2025-03-01"))
+    write(root / "TSK-0002.md", dialect_a("TSK-0002"))
+    write(root / "bad.md", BAD_FILES[1])
+    os.mkfifo(root / "pipe.md")  # known as no regular file from its entry: stat-ed and reported
+    for number, path in enumerate(sorted(root.rglob("*.md"))):
+        if path.is_file():
+            os.utime(path, ns=(10**18 + number, 10**18 + number))
+    walked: list[bool] = []
+    real_walk = importer.iter_files
+
+    def walk(*args: Any, stat_files: bool = True) -> Any:
+        walked.append(stat_files)
+        return real_walk(*args, stat_files=stat_files if forced is None else forced)
+
+    monkeypatch.setattr(importer, "iter_files", walk)
+    dumps = []
+    for forced in (None, True):
+        db = tmp_path / f"l{forced}.db"
+        report = do_import(db, root)
+        reasons = {Path(e["path"]).name: e["reason"] for e in report.errors}
+        assert sorted(reasons) == ["bad.md", "pipe.md"] and "named pipe" in reasons["pipe.md"]
+        dumps.append(dump(db))
+    assert walked == [False, False]  # both were first imports; the second run forced the stat
+    assert dumps[0] == dumps[1]
+    conn = sqlite3.connect(tmp_path / "lNone.db")
+    try:
+        recorded = {p: (s, m) for p, s, m in conn.execute("SELECT path, size, mtime_ns FROM files")}
+    finally:
+        conn.close()
+    for path in ("a/TSK-0001.md", "b/TSK-0001.md", "TSK-0002.md", "bad.md"):
+        info = (root / path).stat()
+        assert recorded[str(root / path)] == (info.st_size, info.st_mtime_ns)
+    # The next import of the project stats every file and reads none of them again.
+    with ledger_at(tmp_path / "lNone.db") as ledger:
+        again = import_sources(ledger, [Source(path=str(root))], Config(), LATER)
+    assert walked[-1] is True and again.files_read == 0
+
+
 def _index_sql(db: Path) -> list[tuple[str, str]]:
     conn = sqlite3.connect(db)
     try:
