@@ -143,6 +143,20 @@ def test_plain_reader_takes_the_usual_frontmatter() -> None:
     assert assert_same_as_pyyaml(dialect_b)
 
 
+def test_plain_reader_remembers_values_without_sharing_them() -> None:
+    # Recurring values are remembered across documents; a list comes out new every time, so a caller
+    # that changes what it got cannot change the next document's value.
+    reader = PlainReader(_Loader)
+    first = reader.read("tags: [a, b]\nstatus: open\ndue: 2026-11-25\n", 100)
+    assert first is not None
+    first["tags"].append("changed")
+    second = reader.read("tags: [a, b]\nstatus: open\ndue: 2026-11-25\n", 100)
+    assert second == {"tags": ["a", "b"], "status": "open", "due": first["due"]}
+    assert second["tags"] is not first["tags"]
+    # A key that is not text is declined every time, remembered or not.
+    assert reader.read("yes: 1\n", 100) is None and reader.read("yes: 1\n", 100) is None
+
+
 def test_plain_reader_matches_pyyaml_on_the_real_corpus(corpus: Path) -> None:
     read = 0
     for path in sorted(corpus.rglob("*.md")):

@@ -13,6 +13,7 @@ never refuses a document, it only declines one.
 from __future__ import annotations
 
 import re
+from datetime import date, datetime
 from typing import Any
 
 import yaml
@@ -26,6 +27,8 @@ _SINGLE_QUOTED = re.compile(r"'(?:[^']|'')*'\Z")
 # Characters that start something other than a plain scalar (YAML 1.1 indicators).
 _INDICATORS = frozenset("-?:,[]{}#&*!|>'\"%@`")
 _FLOW_SPECIAL = frozenset("[]{}'\"#:")
+_REMEMBERED = 4096  # distinct keys, and values, remembered; forgotten all at once past that
+_IMMUTABLE = (str, int, float, bool, type(None), date, datetime)
 
 
 class _Declined(Exception):
@@ -44,6 +47,12 @@ class PlainReader:
         self._constructors = loader_class.yaml_constructors
         self._loader_class = loader_class
         self._loader: Any = None
+        # What a key's or a one-line value's text reads as depends on that text alone, and keys and the
+        # usual values (statuses, priorities, names, tag lists) recur in every file: remembered, they
+        # skip the checks, the resolvers' regular expressions and the constructors. Values are kept
+        # immutable (a list as a tuple, copied out), so a remembered value is never shared mutably.
+        self._keys: set[str] = set()
+        self._values: dict[str, tuple[Any, int]] = {}
 
     def read(self, text: str, max_nodes: int) -> dict[str, Any] | None:
         """The mapping PyYAML would load from `text`, or None when `text` is outside the subset."""
@@ -58,20 +67,34 @@ class PlainReader:
         result: dict[str, Any] = {}
         nodes = 1
         index, count = 0, len(lines)
+        keys, values = self._keys, self._values
         while index < count:
             line = lines[index]
             index += 1
-            if _skippable(line):
-                continue
-            if line[0] == " " or not line.isprintable():
+            if not line or line[0] == "#":
+                continue  # blank, or a whole-line comment
+            if line[0] == " ":
+                if _skippable(line):
+                    continue
+                raise _Declined
+            if not line.isprintable():
                 raise _Declined
             match = _KEY_LINE.match(line)
             if match is None:
                 raise _Declined
-            key = self._key(match[1])
+            key = match[1]
+            if key not in keys:
+                self._key(key)
+                if len(keys) >= _REMEMBERED:
+                    keys.clear()
+                keys.add(key)
             value = (match[2] or "").rstrip(" ")
             if value:
-                result[key], size = self._value(value)
+                known = values.get(value)
+                if known is None:
+                    known = self._remember(value)
+                item, size = known
+                result[key] = list(item) if type(item) is tuple else item
             else:
                 block, index = _block(lines, index)
                 if block:
@@ -82,6 +105,18 @@ class PlainReader:
             if nodes > max_nodes:
                 raise _Declined  # PyYAML refuses it with the limit's message
         return result if result else None  # an empty document is PyYAML's to judge
+
+    def _remember(self, text: str) -> tuple[Any, int]:
+        """A one-line top-level value, read and kept (a list as a tuple) for the next file."""
+        item, size = self._value(text)
+        if type(item) is list:
+            item = tuple(item)  # flow lists hold plain scalars only: the tuple is immutable
+        elif not isinstance(item, _IMMUTABLE):
+            return item, size  # nothing else is built here, but never share what could change
+        if len(self._values) >= _REMEMBERED:
+            self._values.clear()
+        self._values[text] = (item, size)
+        return item, size
 
     def _key(self, text: str) -> str:
         if self._tag(text) != _STR:

@@ -132,12 +132,13 @@ def _lookup(data: dict[str, Any], meta: dict[str, Any], *keys: str) -> Any:
 _EMPTY: tuple[Any, ...] = ("", [], {})
 
 
-def _dialect(data: dict[str, Any], rel_path: PurePosixPath) -> str:
-    parts = {p.lower() for p in rel_path.parts}
+def _dialect(data: dict[str, Any], rel_path: str) -> str:
     if "id" not in data and any(k in data for k in _A_ID_KEYS):
         return "A"
     if "id" in data and ("assignees" in data or isinstance(data.get("metadata"), dict)) and "created_at" in data:
         return "B"
+    # Only the rarer dialects look at the folders (parsing the path is a few % of reading a file).
+    parts = {p.lower() for p in PurePosixPath(rel_path).parts}
     if ".claude" in parts and "epics" in parts:
         return "ccpm"
     if ".roadmap" in parts:
@@ -184,8 +185,8 @@ def _kind_from_id(ticket_id: str, hints: ProjectHints) -> Kind | None:
     return hints.kind_for_prefix(prefix) or _PREFIX_KIND.get(prefix)
 
 
-def _kind_from_folder(rel_path: PurePosixPath, hints: ProjectHints) -> Kind | None:
-    for part in reversed(rel_path.parts[:-1]):
+def _kind_from_folder(rel_path: str, hints: ProjectHints) -> Kind | None:
+    for part in reversed(PurePosixPath(rel_path).parts[:-1]):
         kind = hints.kind_for_folder(part.lower()) or _FOLDER_KIND.get(part.lower())
         if kind:
             return kind
@@ -338,14 +339,16 @@ def read_ticket(
     as the ticket's source and never replaced by a `file_path:` key inside the file. `hints` are the
     prefixes and folder names of the project's `.ai-trackdown/config.yaml`, if it has one.
     """
-    path = PurePosixPath(rel_path)
+    name = rel_path.rpartition("/")[2]
+    if name in ("", "."):  # `a/`, `a/.`: what pathlib calls the name
+        name = PurePosixPath(rel_path).name
     parsed = read_frontmatter(text, config.limits)
     warnings: list[str] = []
     yaml_text = ""
     if parsed is None:
         body, data, body_line = text, _bold_fields(text), 1
         heading = _HEADING_ID.search(text[:5000])
-        name_id = _NAME_ID.match(path.name)
+        name_id = _NAME_ID.match(name)
         bold_id = nz.normalize_id(data.get("id"))
         ticket_id = bold_id or (heading.group("id") if heading else None) or (name_id.group("id") if name_id else None)
         # Prose mentions ids all the time: without frontmatter, a file is a ticket only when it also has
@@ -364,7 +367,7 @@ def read_ticket(
         data, body, body_line = parsed.data, parsed.body, parsed.body_line
         warnings.extend(parsed.warnings)
         yaml_text = parsed.yaml_text
-        dialect = _dialect(data, path)
+        dialect = _dialect(data, rel_path)
         ticket_id = None
     meta: dict[str, Any] = data["metadata"] if isinstance(data.get("metadata"), dict) else {}
 
@@ -386,18 +389,18 @@ def read_ticket(
             # `epic_id: 012` loads as the integer 10 under YAML 1.1: take the literal text.
             ticket_id = nz.normalize_id(raw_scalar(yaml_text, key)) or ticket_id
     if dialect == "ccpm":
-        ccpm_id, ccpm_kind = _ccpm_id(path)
+        ccpm_id, ccpm_kind = _ccpm_id(PurePosixPath(rel_path))
         ticket_id = ticket_id or ccpm_id
         kind = kind or ccpm_kind
     if ticket_id is None:
-        match = _NAME_ID.match(path.name) or re.match(r"^(?P<id>\d+)(?=\.md$)", path.name)
+        match = _NAME_ID.match(name) or re.match(r"^(?P<id>\d+)(?=\.md$)", name)
         if match:
             ticket_id = match.group("id")
             warnings.append(f"no id field: id {ticket_id!r} taken from the file name")
     if ticket_id is None:
         raise ParseError("no ticket id: no id field (id, task_id, issue_id, epic_id, pr_id) and none in the file name")
 
-    kind = kind or _kind_from_id(ticket_id, hints) or _kind_from_folder(path, hints) or Kind.TASK
+    kind = kind or _kind_from_id(ticket_id, hints) or _kind_from_folder(rel_path, hints) or Kind.TASK
 
     status_value = _lookup(data, meta, "state") if nz.normalize_status(data.get("state")) else None
     raw_status = status_value if status_value is not None else data.get("status")
