@@ -6,6 +6,8 @@ Timings are checked by `make bench`; these tests pin the structure that keeps st
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -58,7 +60,18 @@ def test_a_command_that_writes_does_load_sqlite_utils(tmp_path: Path) -> None:
     # The probe's positive control: creating a ledger migrates it, which needs sqlite-utils.
     code, loaded = _imported(ROOT, "import", str(SAMPLE), "--db", str(tmp_path / "new.db"), "--now", NOW_TEXT)
     assert code == 0
-    assert "sqlite_utils" in loaded
+    # ...and imports it without numpy, which sqlite-utils would load for `table.insert()` alone.
+    assert loaded == {"sqlite_utils"}
+
+
+def test_sqlite_utils_imported_without_numpy_leaves_numpy_importable() -> None:
+    code = (
+        "import sys; from taskdist.ledger.db import _sqlite_utils_database as load; load()\n"
+        "import sqlite_utils.db; assert sqlite_utils.db.np is None and 'numpy' not in sys.modules\n"
+        "import numpy; print(numpy.zeros(2).sum())"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert (proc.returncode, proc.stdout) == (0, "0.0\n"), proc.stderr
 
 
 def test_migration_names_constant_is_what_the_migrations_apply() -> None:

@@ -7,7 +7,8 @@ that it raises `LedgerBusy` (exit code 75). Everything the command writes commit
 all, so a process killed at any instant leaves the ledger as before or as after, never between.
 
 Start-up cost: importing sqlite-utils costs about as much as a whole no-change command (it pulls
-in numpy, click, pluggy and dateutil), so the ledger runs on the plain sqlite3 connection and wraps it
+in click, pluggy and dateutil, and numpy unless kept out: see `_sqlite_utils_database`), so the
+ledger runs on the plain sqlite3 connection and wraps it
 in a sqlite-utils `Database` only when something is written or migrated: the first statement inside
 `writing()` that may write enters `db.atomic()`, and every later write of the command runs inside
 it. Reads, and a command that finds nothing to change, never import sqlite-utils.
@@ -18,6 +19,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from datetime import datetime
@@ -89,11 +91,9 @@ class Ledger:
     def db(self) -> Database:
         """The connection as a sqlite-utils `Database` (imports sqlite-utils on first use)."""
         if self._db is None:
-            from sqlite_utils import Database
-
             # No plugins: taskdist uses none, and scanning every installed package for them costs
             # tens of milliseconds per writing command.
-            self._db = Database(self.conn, execute_plugins=False)
+            self._db = _sqlite_utils_database()(self.conn, execute_plugins=False)
         return self._db
 
     @contextmanager
@@ -219,6 +219,31 @@ class Ledger:
         self.conn.close()
 
 
+def _sqlite_utils_database() -> type[Database]:
+    """sqlite-utils' `Database`, imported without numpy and pandas.
+
+    At import, sqlite-utils loads numpy and pandas when they are installed, only to map their scalar
+    types to column types for `table.insert()`. taskdist never inserts through it (it runs the
+    migrations and the transactions; every write is SQL), and numpy is about 65 ms of start-up on
+    every writing command that has no other use for it (`import`, `done`, `claim`...). Marking them
+    absent while sqlite-utils imports makes its optional import fail as if they were not installed;
+    the marks are removed at once, so `import numpy` works as usual afterwards.
+    """
+    if "sqlite_utils" not in sys.modules:
+        absent = [name for name in ("numpy", "pandas") if name not in sys.modules]
+        for name in absent:
+            sys.modules[name] = None  # type: ignore[assignment]
+        try:
+            import sqlite_utils  # noqa: F401
+        finally:
+            for name in absent:
+                if name in sys.modules and sys.modules[name] is None:
+                    del sys.modules[name]
+    from sqlite_utils import Database
+
+    return Database
+
+
 class _DryRun(Exception):
     """Raised at the end of a dry run's transaction so that it is rolled back."""
 
@@ -298,9 +323,9 @@ def _migrations_pending(conn: sqlite3.Connection) -> bool:
 
 def _migrate(ledger: Ledger) -> None:
     """Apply the pending migrations with sqlite-utils `Migrations`, under the write lock."""
+    db = ledger.db  # first: it imports sqlite-utils without numpy (see _sqlite_utils_database)
     from taskdist.ledger.schema import migrations
 
-    db = ledger.db
     with db.atomic():
         # Two commands opening a new ledger at once must not both migrate it: take the write lock
         # (rewriting user_version is a write), then look again. apply() nests in savepoints.
