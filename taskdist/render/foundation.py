@@ -132,7 +132,7 @@ def _import_lines(report: ImportReport, base: Path | None) -> list[tuple[str, st
 
     Unreadable files are listed the way compilers and linters list problems, `path:line: reason`,
     one per line and never folded, so that a path can be copied or clicked. Plain lines also keep
-    rich out of the import, which runs on every re-import and whose own work is tens of milliseconds.
+    rich out of the import: loading it costs more than a re-import's own work (tens of milliseconds).
     """
     summary = (
         f"{report.imported} imported, {report.updated} updated, {report.unchanged} unchanged, "
