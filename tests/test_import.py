@@ -350,6 +350,14 @@ def test_duplicate_winner_not_archived_then_latest_update_then_path(tmp_path: Pa
     }
 
 
+def _rivals(root: Path) -> Path:
+    """A folder where two files hold TSK-0001 (the later update wins) and one file is unreadable."""
+    write(root / "a/TSK-0001.md", dialect_a("TSK-0001", title="old", updated="2025-01-01"))
+    write(root / "b/TSK-0001.md", dialect_a("TSK-0001", title="new", updated="2025-03-01"))
+    write(root / "bad.md", BAD_FILES[1])
+    return root
+
+
 def test_file_states_saved_during_the_read_end_as_if_saved_at_the_end(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -358,12 +366,9 @@ def test_file_states_saved_during_the_read_end_as_if_saved_at_the_end(
     # that path; the ledger must be exactly what one save at the end gives.
     from taskdist import importer
 
-    root = tmp_path / "p"
-    write(root / "a/TSK-0001.md", dialect_a("TSK-0001", title="old", updated="2025-01-01"))
-    write(root / "b/TSK-0001.md", dialect_a("TSK-0001", title="new", updated="2025-03-01"))
+    root = _rivals(tmp_path / "p")
     write(root / "backup/TSK-0002.md", dialect_a("TSK-0002", title="backup"))
     write(root / "c/TSK-0002.md", dialect_a("TSK-0002", title="live"))
-    write(root / "bad.md", BAD_FILES[1])
     write(root / "TSK-0003.md", dialect_a("TSK-0003"))
 
     def settle(stamp: int) -> None:  # the same mtimes in both runs, so the ledgers can be compared
@@ -393,11 +398,8 @@ def test_a_first_import_walks_without_stat_and_records_what_a_stat_would(
     # size and mtime from its open file. The ledger must be exactly what a stat-first walk gives.
     from taskdist import importer
 
-    root = tmp_path / "p"
-    write(root / "a/TSK-0001.md", dialect_a("TSK-0001", title="old", updated="2025-01-01"))
-    write(root / "b/TSK-0001.md", dialect_a("TSK-0001", title="new", updated="2025-03-01"))
+    root = _rivals(tmp_path / "p")
     write(root / "TSK-0002.md", dialect_a("TSK-0002"))
-    write(root / "bad.md", BAD_FILES[1])
     os.mkfifo(root / "pipe.md")  # known as no regular file from its entry: stat-ed and reported
     for number, path in enumerate(sorted(root.rglob("*.md"))):
         if path.is_file():
