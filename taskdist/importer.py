@@ -378,9 +378,10 @@ def import_sources(
             report.agents = save_roster(ledger, agents, str(roster.resolve()))
             if any(report.agents[k] for k in ("added", "updated", "deactivated")):
                 ledger.add_event(now, "roster_changed", data={"path": str(roster), **report.agents})
+        settings = config.reader_settings()
         for source in source_list:
             project = project_for(source)
-            _import_root(ledger, Path(source.path), project, config, now, report, progress)
+            _import_root(ledger, Path(source.path), project, config, settings, now, report, progress)
             report.projects.append(project)
         store.restore_indexes(ledger, deferred)
         report.tickets = store.count_tickets(ledger, report.projects)
@@ -421,10 +422,12 @@ def _import_root(
     root: Path,
     project: str,
     config: Config,
+    settings: str,
     now: datetime,
     report: ImportReport,
     progress: Progress | None,
 ) -> None:
+    """Import one folder as `project`; `settings` are `config.reader_settings()`, computed once per import."""
     stamp = format_datetime(now) or ""
     written_before = report.imported + report.updated
     hints, marker_problem = load_hints(root, config.limits)
@@ -433,7 +436,6 @@ def _import_root(
         report.warnings.append({"path": path, "line": None, "reason": reason, "project": project})
     states = store.file_states(ledger, project)
     root_text = str(root.resolve())
-    settings = config.reader_settings()
     known_project = store.project_record(ledger, project)
     # Settings that shape what a file reads as changed since the last import: read every file again.
     reread_all = known_project is not None and known_project[1] != settings
@@ -771,23 +773,22 @@ def _collect_problems(
             if state.state in _HELD and state.ticket_id in grouped:
                 by_id.setdefault(state.ticket_id, []).append(state)
     for ticket_id, states in sorted((k, v) for k, v in by_id.items() if len(v) > 1):
-        if len(states) > 1:
-            ordered = _ranked(states)
-            kept = ordered[0]
-            why = (
-                "not in an archive/backup folder"
-                if kept.demoted is False and any(s.demoted for s in ordered[1:])
-                else ("latest update" if kept.updated and kept.updated != ordered[1].updated else "first path")
-            )
-            report.duplicates.append(
-                {
-                    "id": ticket_id,
-                    "project": project,
-                    "kept": kept.path,
-                    "reason": why,
-                    "dropped": [s.path for s in ordered[1:]],
-                }
-            )
+        ordered = _ranked(states)
+        kept = ordered[0]
+        why = (
+            "not in an archive/backup folder"
+            if not kept.demoted and any(s.demoted for s in ordered[1:])
+            else ("latest update" if kept.updated and kept.updated != ordered[1].updated else "first path")
+        )
+        report.duplicates.append(
+            {
+                "id": ticket_id,
+                "project": project,
+                "kept": kept.path,
+                "reason": why,
+                "dropped": [s.path for s in ordered[1:]],
+            }
+        )
     for clash in _case_clashes(by_id):
         report.warnings.append({"path": clash[0], "line": None, "reason": clash[2], "project": project})
         problems.append(clash)

@@ -22,13 +22,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from taskdist.config import Config, EffortConfig, SkillsConfig, Source
+from taskdist.config import Config, EffortConfig, LimitsConfig, SkillsConfig, Source
 from taskdist.importer import ImportFailed, ImportReport, import_sources
 from taskdist.ledger.db import Ledger, open_ledger
+from taskdist.tickets.discover import UNSTATED, Discovery
 from tests.conftest import NOW, NOW_TEXT, run_cli
 from tests.ledger_tools import dump
 
 LATER = NOW + timedelta(days=3)
+LIMITS = LimitsConfig()
 
 
 @contextmanager
@@ -404,6 +406,12 @@ def test_a_first_import_walks_without_stat_and_records_what_a_stat_would(
     for number, path in enumerate(sorted(root.rglob("*.md"))):
         if path.is_file():
             os.utime(path, ns=(10**18 + number, 10**18 + number))
+    # The walk itself: regular files unstated, the pipe stat-ed (and reported, not yielded).
+    found = Discovery()
+    walk = importer.iter_files(root, LIMITS, found, stat_files=False)
+    unstated = {f.rel_path: (f.size, f.mtime_ns) for f in walk}
+    assert set(unstated.values()) == {(UNSTATED, UNSTATED)} and "pipe.md" not in unstated and len(unstated) == 4
+    assert [Path(p).name for p, _ in found.problems] == ["pipe.md"]
     walked: list[bool] = []
     real_walk = importer.iter_files
 

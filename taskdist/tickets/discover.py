@@ -134,10 +134,9 @@ def iter_files(root: Path, limits: LimitsConfig, found: Discovery, *, stat_files
                 if entry.name.lower() not in SKIP_FOLDERS:
                     yield from _link(found, entry.path, rel, folder)
             elif entry.name.lower().endswith(TICKET_SUFFIXES):
-                if stat_files or not entry.is_file(follow_symlinks=False):
-                    yield from _add(found, entry.path, rel)  # stat it: a pipe or a device is reported
-                else:
-                    yield from _add_unstated(found, entry.path, rel)
+                # A directory entry that is not a regular file is stat-ed all the same, to be reported.
+                regular = entry.is_file(follow_symlinks=False)
+                yield from _add(found, entry.path, rel, stat_file=stat_files or not regular)
             if len(found.files) > limits.max_files:
                 found.problems.append(
                     (root_text, f"more than {limits.max_files} files (limits.max_files): the rest were not read")
@@ -169,30 +168,26 @@ def _link(found: Discovery, path: str, rel: str, folder: str) -> Iterator[FoundF
         yield from _add(found, path, rel)
 
 
-def _add(found: Discovery, path: str, rel: str) -> Iterator[FoundFile]:
+def _add(found: Discovery, path: str, rel: str, *, stat_file: bool = True) -> Iterator[FoundFile]:
+    """Yield (and keep) one candidate file; without `stat_file`, UNSTATED (see `iter_files`)."""
     if not path.isascii() and _undecodable(path):
         found.problems.append((display_path(path), "file name is not valid UTF-8: not read (rename the file)"))
         return
-    try:
-        info = os.stat(path)
-    except OSError as exc:
-        reason = "symbolic link loop" if exc.errno == errno.ELOOP else f"cannot read: {exc.strerror or exc}"
-        found.problems.append((path, reason))
-        return
-    if not stat.S_ISREG(info.st_mode):
-        found.problems.append((path, f"not a regular file ({_file_type(info.st_mode)}): not read"))
-        return
-    readable = bool(info.st_mode & (stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH))
-    item = FoundFile(path, rel.replace(os.sep, "/") if os.sep != "/" else rel, info.st_size, info.st_mtime_ns, readable)
-    found.files.append(item)
-    yield item
-
-
-def _add_unstated(found: Discovery, path: str, rel: str) -> Iterator[FoundFile]:
-    if not path.isascii() and _undecodable(path):
-        found.problems.append((display_path(path), "file name is not valid UTF-8: not read (rename the file)"))
-        return
-    item = FoundFile(path, rel.replace(os.sep, "/") if os.sep != "/" else rel, UNSTATED, UNSTATED)
+    size = mtime_ns = UNSTATED
+    readable = True
+    if stat_file:
+        try:
+            info = os.stat(path)
+        except OSError as exc:
+            reason = "symbolic link loop" if exc.errno == errno.ELOOP else f"cannot read: {exc.strerror or exc}"
+            found.problems.append((path, reason))
+            return
+        if not stat.S_ISREG(info.st_mode):
+            found.problems.append((path, f"not a regular file ({_file_type(info.st_mode)}): not read"))
+            return
+        size, mtime_ns = info.st_size, info.st_mtime_ns
+        readable = bool(info.st_mode & (stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH))
+    item = FoundFile(path, rel.replace(os.sep, "/") if os.sep != "/" else rel, size, mtime_ns, readable)
     found.files.append(item)
     yield item
 
