@@ -6,8 +6,13 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from taskdist.cli.context import make_run
+
+if TYPE_CHECKING:
+    from taskdist.importer import ImportReport
+    from taskdist.ledger.db import Ledger
 
 
 def run_import(
@@ -39,21 +44,28 @@ def run_import(
     roster_path = Path(roster) if roster else (cfg.resolve(cfg.roster) if cfg.roster else None)
     agents = check_request(sources, roster_path)  # refuse a hopeless import before creating a ledger for it
     cwd = Path(os.getcwd())
-    db_path = run.workspace.db_path
-    new_ledger, new_folder = not run.workspace.db_exists, not db_path.parent.exists()
-    try:
-        with (
-            run.ledger(create=True) as ledger,
-            import_progress(run.out, enabled=not quiet and sys.stderr.isatty()) as bar,
-        ):
-            report = import_sources(
+
+    def import_into(ledger: Ledger) -> ImportReport:
+        with import_progress(run.out, enabled=not quiet and sys.stderr.isatty()) as bar:
+            return import_sources(
                 ledger, sources, cfg, run.now, progress=bar, strict=strict, roster=roster_path, checked=agents
             )
-    except ImportFailed as failed:
-        if new_ledger:  # it wrote nothing: leave no empty ledger behind either
-            from taskdist.ledger.db import discard_unused_ledger
 
-            discard_unused_ledger(db_path, remove_folder=new_folder)
+    try:
+        report = None
+        if not run.workspace.db_exists:
+            # A new ledger is built aside and appears whole (a failed first import leaves none).
+            from taskdist.ledger.db import LedgerAppeared, building_ledger
+
+            try:
+                with building_ledger(run.workspace.db_path, lock_timeout=cfg.ledger.lock_timeout_seconds) as ledger:
+                    report = import_into(ledger)
+            except LedgerAppeared:
+                report = None  # another command made one meanwhile: this import goes into that one
+        if report is None:
+            with run.ledger(create=True) as ledger:
+                report = import_into(ledger)
+    except ImportFailed as failed:
         render_import(run.out, failed.report, cwd)  # say which files failed, then exit non-zero
         raise
     render_import(run.out, report, cwd)
