@@ -4,11 +4,13 @@ Two shortcuts make a cold import of many files fast: the plain-YAML reader (fron
 `key: value` lines is read without PyYAML's composer and constructor) and the parallel read (two
 worker processes, rows built in the workers, new tickets written while the rest is still parsed).
 These tests pin that neither changes a single value: the plain reader against PyYAML on generated
-and real frontmatter, and a parallel import against a serial one, row for row.
+and real frontmatter, the stored JSON against `json.dumps`, and a parallel import against a serial
+one, row for row.
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from datetime import UTC, timedelta
 from pathlib import Path
@@ -23,6 +25,7 @@ from taskdist import importer
 from taskdist.config import Config, LimitsConfig, Source
 from taskdist.errors import ParseError
 from taskdist.ledger.db import open_ledger
+from taskdist.ledger.tickets import _dumps
 from taskdist.tickets.frontmatter import _Loader, load_yaml, split
 from taskdist.tickets.plainyaml import PlainReader
 from taskdist.timestamps import format_datetime
@@ -124,6 +127,47 @@ def assert_same_as_pyyaml(text: str) -> bool:
 @example("yes: 1")  # a key that is not text
 def test_plain_reader_reads_what_pyyaml_reads(text: str) -> None:
     assert_same_as_pyyaml(text)
+
+
+@st.composite
+def iso_stamps(draw: st.DrawFn) -> str:
+    """Dates and timestamps in the canonical forms the reader builds itself, valid or not (month 13,
+    day 31 of a short month, hour 24), with a few near misses that must go through PyYAML."""
+    digits = st.integers(0, 99).map(lambda n: f"{n:02d}")
+    text = f"{draw(st.integers(0, 9999)):04d}-{draw(st.integers(0, 19)):02d}-{draw(st.integers(0, 39)):02d}"
+    if draw(st.booleans()):
+        text += f"{draw(st.sampled_from('TTTt '))}{draw(st.integers(0, 25)):02d}:{draw(digits)}:{draw(digits)}"
+        if draw(st.booleans()):
+            text += "." + draw(st.text("0123456789", min_size=0, max_size=8))
+        zone = draw(st.integers(0, 3))
+        if zone == 1:
+            text += draw(st.sampled_from(["Z", "z", " Z"]))
+        elif zone >= 2:
+            text += f"{draw(st.sampled_from('+-'))}{draw(st.integers(0, 25)):02d}:{draw(digits)}"
+    return text
+
+
+@settings(max_examples=400, deadline=None)
+@given(iso_stamps())
+@example("2026-11-09T01:58:21.000Z")
+@example("2024-02-30")
+@example("2026-11-09T01:58:21.1234567+05:30")
+def test_plain_reader_builds_dates_as_pyyaml_does(stamp: str) -> None:
+    assert assert_same_as_pyyaml(f"due: {stamp}\nother: {stamp}\n")  # read, and read as PyYAML reads it
+    assert_same_as_pyyaml(f"in_list: [{stamp}]\n")  # a time in a flow list is PyYAML's to read
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(JSON_VALUES)
+@example({"b": [1.5, float("nan"), float("-inf")], "a": {"é": "\u2028\x00"}})
+def test_stored_json_is_what_json_dumps_gives(value: Any) -> None:
+    assert _dumps(value) == json.dumps(value, sort_keys=True, ensure_ascii=False)
 
 
 def test_plain_reader_takes_the_usual_frontmatter() -> None:

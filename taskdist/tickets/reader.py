@@ -267,14 +267,17 @@ def _relations(
     for key in _RELATION_KEYS:
         if key == own_key or (key not in data and key not in meta):
             continue  # most files carry two or three of these twenty keys
-        # A dict keeps order and dedupes in constant time (a list scan was quadratic at 10,000 references).
-        refs: dict[str, None] = {}
-        for source in (data, meta):
-            refs.update(dict.fromkeys(nz.normalize_refs(source.get(key), limit + 1)))
+        refs = nz.normalize_refs(data.get(key), limit + 1)  # deduped, in order
+        if meta and key in meta:
+            # A dict keeps order and dedupes in constant time (a list scan was quadratic at 10,000 references).
+            merged = dict.fromkeys(refs)
+            merged.update(dict.fromkeys(nz.normalize_refs(meta[key], limit + 1)))
+            refs = list(merged)
         if len(refs) > limit:
             cut.append(key)
+            refs = refs[:limit]
         if refs:
-            relations[key] = list(refs)[:limit]
+            relations[key] = refs
     return relations, cut
 
 
