@@ -350,6 +350,15 @@ def test_duplicate_winner_not_archived_then_latest_update_then_path(tmp_path: Pa
         "latest update",
         "first path",
     }
+    # One `imported` event per ticket, naming the file that won (not the first one read).
+    conn = sqlite3.connect(db)
+    events = conn.execute("SELECT ticket, data FROM events WHERE kind = 'imported' ORDER BY id").fetchall()
+    conn.close()
+    assert [(t, json.loads(d)["path"]) for t, d in events] == [
+        ("TSK-0001", str(root / "tasks/TSK-0001.md")),
+        ("TSK-0002", str(root / "tickets/TSK-0002.md")),
+        ("TSK-0003", str(root / "tasks/TSK-0003.md")),
+    ]
 
 
 def _rivals(root: Path) -> Path:

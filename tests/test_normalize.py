@@ -100,6 +100,17 @@ def test_status_spelling(raw: str, expected: Status) -> None:
     assert result.warnings == []
 
 
+def test_remembered_answers_are_the_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Statuses, priorities, ids and assignees are remembered by text: asked again, or after the
+    memory is full and forgotten, the answer is what the normaliser itself gives."""
+    monkeypatch.setattr(nz, "_REMEMBERED", 8)
+    texts = [*STATUS_SPELLINGS, "P1", "high", "TSK-1", "@alice", "unassigned", "", " x ", "{{id}}", "N/A"] * 3
+    for normalise in (nz.normalize_status, nz.normalize_priority, nz.normalize_id, nz.normalize_assignee):
+        itself = normalise.__wrapped__  # type: ignore[attr-defined]
+        assert [normalise(t) for t in texts] == [itself(t) for t in texts]
+        assert normalise(["@bob"]) == itself(["@bob"]) and normalise(7) == itself(7)
+
+
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [

@@ -237,6 +237,8 @@ def read_file(path: str, limits: LimitsConfig) -> tuple[bytes, int]:
                 break
             chunks.append(chunk)
             total += len(chunk)
+            if len(chunk) < want and total >= info.st_size:
+                break  # a short read of a regular file is its end: no further read to be told so
             want = min(max(want, 1 << 16), cap - total)
         data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
     except OSError as exc:

@@ -6,13 +6,44 @@ they return "unknown" (None) and the caller records the raw value beside it.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from taskdist.config import EffortConfig
 from taskdist.models import Effort, Priority, Status
+
+_Read = TypeVar("_Read")
+_REMEMBERED = 4096  # distinct texts per normaliser; forgotten all at once past that
+
+
+def _remember_text(read: Callable[[Any], _Read]) -> Callable[[Any], _Read]:
+    """`read`, with its answers for text values remembered.
+
+    Statuses, priorities, assignees and referenced ids recur across thousands of files; each answer
+    depends on the text alone and is immutable (an enum member, text or None), so it can be shared.
+    """
+    known: dict[str, _Read] = {}
+
+    @functools.wraps(read)
+    def remembered(value: Any) -> _Read:
+        if type(value) is not str:
+            return read(value)
+        try:
+            return known[value]
+        except KeyError:
+            pass
+        answer = read(value)
+        if len(known) >= _REMEMBERED:
+            known.clear()
+        known[value] = answer
+        return answer
+
+    return remembered
+
 
 _STATUS_WORDS: dict[str, Status] = {}
 for _status, _words in {
@@ -43,6 +74,7 @@ def _word_key(text: str) -> str:
     return cleaned.strip("_")
 
 
+@_remember_text
 def normalize_status(value: Any) -> Status | None:
     """Fold any of the status spellings seen in the wild into `Status`; None when unrecognised."""
     if value is None:
@@ -95,6 +127,7 @@ _PRIORITY_WORDS: dict[str, Priority] = {
 }
 
 
+@_remember_text
 def normalize_priority(value: Any) -> Priority | None:
     """Priority from a label (any case), `P0`-`P4`, or an integer on a 1-10 scale (yoda); None if unknown."""
     if value is None or isinstance(value, bool):
@@ -261,6 +294,7 @@ def normalize_hours(value: Any, effort: EffortConfig) -> float | None:
 _ID_TEXT = re.compile(r"^[\w.#/:+-]+$", re.UNICODE)
 
 
+@_remember_text
 def normalize_id(value: Any) -> str | None:
     """An id as text; None for empty, placeholder or structured values."""
     if value is None or isinstance(value, bool):
@@ -319,6 +353,7 @@ def normalize_refs(value: Any, limit: int = 10_000) -> list[str]:
 _NO_ASSIGNEE = {"", "unassigned", "none", "null", "nobody", "n/a", "tbd", "-", "[]"}
 
 
+@_remember_text
 def normalize_assignee(value: Any) -> str | None:
     """The first assignee as text without a leading `@`; None for unassigned, empty and `[]`."""
     if isinstance(value, (list, tuple)):

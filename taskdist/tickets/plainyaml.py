@@ -29,7 +29,9 @@ _INDICATORS = frozenset("-?:,[]{}#&*!|>'\"%@`")
 _FLOW_SPECIAL = frozenset("[]{}'\"#:")
 # The canonical ISO 8601 dates and timestamps, a subset of what PyYAML's timestamp resolver accepts
 # (ASCII digits; upper-case T; no blanks; at most 6 fraction digits; a zone as Z or +hh:mm).
-_ISO_TIMESTAMP = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}(?:T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?(?:Z|[-+][0-9]{2}:[0-9]{2})?)?\Z")
+_ISO_TIMESTAMP = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}(?:T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?(?:Z|[-+][0-9]{2}:[0-9]{2})?)?\Z"
+)
 _REMEMBERED = 4096  # distinct keys, and values, remembered; forgotten all at once past that
 _IMMUTABLE = (str, int, float, bool, type(None), date, datetime)
 
