@@ -361,6 +361,28 @@ def test_duplicate_winner_not_archived_then_latest_update_then_path(tmp_path: Pa
     ]
 
 
+@pytest.mark.parametrize("odd_folder", [None, "é", 'say "hi"', "back\\slash"])
+def test_imported_events_are_the_same_whether_logged_one_by_one_or_at_once(
+    tmp_path: Path, odd_folder: str | None
+) -> None:
+    """A project's first import logs its `imported` events in one statement when every path is plain
+    JSON text, one by one otherwise (and on later imports): the same rows either way."""
+    root, db = tmp_path / "p", tmp_path / "l.db"
+    for n in (3, 1, 2):
+        write(root / f"tasks/TSK-{n}.md", dialect_a(f"TSK-{n}"))
+    if odd_folder:
+        write(root / odd_folder / "TSK-4.md", dialect_a("TSK-4"))
+    do_import(db, root)
+    write(root / "tasks/TSK-5.md", dialect_a("TSK-5"))
+    do_import(db, root)  # a later import: one by one
+    conn = sqlite3.connect(db)
+    rows = conn.execute("SELECT ticket, data FROM events WHERE kind = 'imported' ORDER BY id").fetchall()
+    paths = dict(conn.execute("SELECT id, path FROM tickets"))
+    conn.close()
+    ids = ["TSK-1", "TSK-2", "TSK-3", *(["TSK-4"] if odd_folder else []), "TSK-5"]
+    assert rows == [(i, json.dumps({"path": paths[i]}, sort_keys=True)) for i in ids]
+
+
 def _rivals(root: Path) -> Path:
     """A folder where two files hold TSK-0001 (the later update wins) and one file is unreadable."""
     write(root / "a/TSK-0001.md", dialect_a("TSK-0001", title="old", updated="2025-01-01"))

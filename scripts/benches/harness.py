@@ -46,6 +46,13 @@ class Sample:
     def median(self) -> float:
         return statistics.median(self.seconds)
 
+    def extend(self, other: Sample) -> Sample:
+        """This sample with `other`'s runs added (measurements taken in rounds)."""
+        self.seconds += other.seconds
+        self.rss_mb += other.rss_mb
+        self.command = self.command or other.command
+        return self
+
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "median": self.median,
@@ -98,7 +105,7 @@ def measure(
     the runs so far took that long and there are at least two (long measurements on a tight budget).
     With `output`, every run writes its standard output there (the last one stays, to be checked).
     """
-    sample = Sample(command=" ".join(argv).replace(str(ROOT) + "/", ""))
+    sample = Sample(command=_shown(argv))
     repeat = max(1, repeat)
     for run in range(1, repeat + 1):
         if setup is not None:
@@ -110,6 +117,42 @@ def measure(
             sample.note = f"{len(sample.seconds)} of {repeat} runs (time budget {max_seconds:g} s)"
             break
     return sample
+
+
+def measure_alternately(
+    first: Sequence[str],
+    second: Sequence[str],
+    repeat: int,
+    *,
+    setup_first: Callable[[], object] | None = None,
+    setup_second: Callable[[], object] | None = None,
+    max_seconds: float | None = None,
+    output_first: Path | None = None,
+    output_second: Path | None = None,
+) -> tuple[Sample, Sample]:
+    """Two measurements whose runs alternate (first, second, first, ...), for a figure compared with
+    another: this machine's speed drifts by tens of percent within minutes, and runs taken in turn
+    see the same drift. Stops early as `measure` does, on the two's total time."""
+    samples = (Sample(command=_shown(first)), Sample(command=_shown(second)))
+    plans = ((first, setup_first, output_first), (second, setup_second, output_second))
+    repeat = max(1, repeat)
+    for run in range(1, repeat + 1):
+        for sample, (argv, setup, output) in zip(samples, plans, strict=True):
+            if setup is not None:
+                setup()
+            seconds, rss = run_once(argv, ROOT, output)
+            sample.seconds.append(seconds)
+            sample.rss_mb.append(rss)
+        spent = sum(samples[0].seconds) + sum(samples[1].seconds)
+        if max_seconds is not None and 2 <= run < repeat and spent >= max_seconds:
+            for sample in samples:
+                sample.note = f"{run} of {repeat} runs (time budget {max_seconds:g} s)"
+            break
+    return samples
+
+
+def _shown(argv: Sequence[str]) -> str:
+    return " ".join(argv).replace(str(ROOT) + "/", "")
 
 
 def time_call(action: Callable[[], object], repeat: int) -> Sample:
