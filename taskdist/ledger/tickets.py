@@ -217,34 +217,16 @@ def file_states(ledger: Ledger, project: str) -> dict[str, FileState]:
     return states
 
 
+# The `files` columns are FileState's fields, in its order (warnings last: they are stored as JSON).
+_SAVE_FILE_STATE = (
+    f"INSERT INTO files ({', '.join(FileState._fields)}) VALUES ({','.join('?' * len(FileState._fields))}) "
+    "ON CONFLICT(path) DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in FileState._fields if c != "path")
+)
+
+
 def save_file_states(ledger: Ledger, states: Iterable[FileState]) -> None:
-    ledger.conn.executemany(
-        "INSERT INTO files (path, project, rel_path, state, ticket_id, updated, demoted, size, mtime_ns, "
-        "content_hash, reason, line, warnings) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) "
-        "ON CONFLICT(path) DO UPDATE SET project=excluded.project, rel_path=excluded.rel_path, "
-        "state=excluded.state, ticket_id=excluded.ticket_id, updated=excluded.updated, "
-        "demoted=excluded.demoted, size=excluded.size, mtime_ns=excluded.mtime_ns, "
-        "content_hash=excluded.content_hash, reason=excluded.reason, line=excluded.line, "
-        "warnings=excluded.warnings",
-        [
-            (
-                s.path,
-                s.project,
-                s.rel_path,
-                s.state,
-                s.ticket_id,
-                s.updated,
-                int(s.demoted),
-                s.size,
-                s.mtime_ns,
-                s.content_hash,
-                s.reason,
-                s.line,
-                _dumps(s.warnings),
-            )
-            for s in states
-        ],
-    )
+    # Each state as it is but its warnings (sqlite3 stores the bool `demoted` as 0 or 1).
+    ledger.conn.executemany(_SAVE_FILE_STATE, [(*s[:-1], _dumps(s.warnings)) for s in states])
 
 
 def ticket_ids(ledger: Ledger, project: str) -> set[str]:
