@@ -157,6 +157,11 @@ def test_plain_reader_builds_dates_as_pyyaml_does(stamp: str) -> None:
     assert_same_as_pyyaml(f"in_list: [{stamp}]\n")  # a time in a flow list is PyYAML's to read
 
 
+@pytest.mark.parametrize("digits", ["0", "7", "00", "007", "10", "28000", "9" * 18, "1" * 19, "9" * 101, "١٢"])
+def test_plain_reader_builds_integers_as_pyyaml_does(digits: str) -> None:
+    assert assert_same_as_pyyaml(f"n: {digits}\nm: [{digits}]\n")
+
+
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),

@@ -299,7 +299,7 @@ def building_ledger(path: Path, *, lock_timeout: float = 30.0) -> Iterator[Ledge
     Nobody else can open the file being built, so it needs neither WAL nor a synced journal: its
     writes go straight to the database file (a rollback journal in memory still undoes a failed
     transaction). That spares a cold import writing every page twice (WAL, then checkpoint): about
-    a second and a tenth of a 100,000-ticket first import. When the body succeeds, the file is
+    0.7 s of a 100,000-ticket first import (main-process system time 1.7 -> 0.8 s). When the body succeeds, the file is
     switched to WAL, synced, and linked to `path`, which fails if a ledger appeared there
     meanwhile (`LedgerAppeared`: the caller imports into that one instead). When the body raises,
     the file and a folder made for it are removed: a failed first import leaves nothing behind,
@@ -377,8 +377,10 @@ def _remove_abandoned_builds(path: Path) -> None:
     prefix = f".{path.name}.building-"
     with suppress(OSError):
         for entry in os.scandir(path.parent):
-            owner = entry.name[len(prefix) :].partition("-")[0]
-            if entry.name.startswith(prefix) and owner.isdigit() and not _process_alive(int(owner)):
+            if not entry.name.startswith(prefix):
+                continue
+            owner = entry.name[len(prefix) :].partition("-")[0]  # the pid, before any `-journal`
+            if owner.isdigit() and not _process_alive(int(owner)):
                 with suppress(OSError):
                     os.unlink(entry.path)
 
