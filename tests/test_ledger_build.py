@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import sqlite3
 from pathlib import Path
@@ -64,6 +65,24 @@ def test_a_ledger_made_meanwhile_is_never_replaced(tmp_path: Path) -> None:
         other.close()
     assert _count(db, "SELECT owner FROM probe") == "theirs"
     assert [name for name in _listing(tmp_path) if "building" in name] == []
+
+
+def test_without_hard_links_the_ledger_is_renamed_into_place(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_links(source: object, target: object) -> None:
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_links)
+    db = tmp_path / "ledger.db"
+    with building_ledger(db) as ledger:
+        ledger.conn.execute("CREATE TABLE probe AS SELECT 'built' AS owner")
+        ledger.conn.commit()
+    assert _listing(tmp_path) == ["ledger.db"]
+    assert _count(db, "SELECT owner FROM probe") == "built"
+    # Even then, a ledger that appeared meanwhile is not replaced.
+    with pytest.raises(LedgerAppeared), building_ledger(db):
+        pass
+    assert _count(db, "SELECT owner FROM probe") == "built"
+    assert _listing(tmp_path) == ["ledger.db"]
 
 
 def test_builds_abandoned_by_dead_processes_are_removed(tmp_path: Path) -> None:
