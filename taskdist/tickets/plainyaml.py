@@ -206,7 +206,7 @@ class PlainReader:
             return int(value)  # a plain decimal integer, as PyYAML's resolver and constructor make it
         if value[4:5] == "-" and _ISO_TIMESTAMP.match(value):
             # Two or three per ticket, and PyYAML's resolver and constructor take 4.7 us for one:
-            # the C parser gives the same date or datetime (tests/test_plainyaml.py compares them).
+            # the C parser gives the same date or datetime (tests/test_import_throughput.py compares them).
             try:
                 return (datetime if len(value) > 10 else date).fromisoformat(value)
             except ValueError:
