@@ -22,7 +22,7 @@ from taskdist.config import Config, LimitsConfig, Source
 from taskdist.errors import ParseError
 from taskdist.importer import ImportReport, import_sources
 from taskdist.ledger.db import open_ledger
-from taskdist.tickets.discover import read_bytes
+from taskdist.tickets.discover import read_file
 from taskdist.tickets.frontmatter import load_yaml
 from tests.conftest import NOW, NOW_TEXT, run_cli
 from tests.hostile_files import CASES, Case, alias_bomb, merge_bomb, ticket, write_good, write_hostile
@@ -191,19 +191,19 @@ def test_a_depth_limit_raised_past_what_the_parser_survives_still_refuses(tmp_pa
     assert load_yaml(quoted, LimitsConfig()) == {"x": "[" * 5_000}
 
 
-def test_read_bytes_reads_at_most_one_byte_over_the_limit(tmp_path: Path) -> None:
+def test_read_file_reads_at_most_one_byte_over_the_limit(tmp_path: Path) -> None:
     sparse = tmp_path / "sparse.md"
     with open(sparse, "wb") as handle:
         handle.truncate(10 * 1024**3)
     with pytest.raises(ParseError, match=r"larger than 100 bytes \(limits.max_file_bytes\)"):
-        read_bytes(str(sparse), LimitsConfig(max_file_bytes=100))
+        read_file(str(sparse), LimitsConfig(max_file_bytes=100))
     exact = tmp_path / "exact.md"
     exact.write_bytes(b"x" * 100)
-    assert read_bytes(str(exact), LimitsConfig(max_file_bytes=100)) == b"x" * 100
+    assert read_file(str(exact), LimitsConfig(max_file_bytes=100)) == (b"x" * 100, exact.stat().st_mtime_ns)
 
 
 def test_a_named_pipe_swapped_in_after_discovery_does_not_hang(tmp_path: Path) -> None:
     pipe = tmp_path / "pipe.md"
     os.mkfifo(pipe)
     with pytest.raises(ParseError, match=r"not a regular file \(a named pipe\)"):
-        read_bytes(str(pipe), LimitsConfig())
+        read_file(str(pipe), LimitsConfig())

@@ -365,8 +365,8 @@ def test_duplicate_winner_not_archived_then_latest_update_then_path(tmp_path: Pa
 def test_imported_events_are_the_same_whether_logged_one_by_one_or_at_once(
     tmp_path: Path, odd_folder: str | None
 ) -> None:
-    """A project's first import logs its `imported` events in one statement when every path is plain
-    JSON text, one by one otherwise (and on later imports): the same rows either way."""
+    """A project's first import logs its `imported` events in one statement, later imports one by one:
+    the same rows either way, whatever the paths hold."""
     root, db = tmp_path / "p", tmp_path / "l.db"
     for n in (3, 1, 2):
         write(root / f"tasks/TSK-{n}.md", dialect_a(f"TSK-{n}"))

@@ -105,7 +105,7 @@ def measure(
     the runs so far took that long and there are at least two (long measurements on a tight budget).
     With `output`, every run writes its standard output there (the last one stays, to be checked).
     """
-    sample = Sample(command=_shown(argv))
+    sample = Sample(command=" ".join(argv).replace(str(ROOT) + "/", ""))
     repeat = max(1, repeat)
     for run in range(1, repeat + 1):
         if setup is not None:
@@ -133,26 +133,15 @@ def measure_alternately(
     """Two measurements whose runs alternate (first, second, first, ...), for a figure compared with
     another: this machine's speed drifts by tens of percent within minutes, and runs taken in turn
     see the same drift. Stops early as `measure` does, on the two's total time."""
-    samples = (Sample(command=_shown(first)), Sample(command=_shown(second)))
-    plans = ((first, setup_first, output_first), (second, setup_second, output_second))
+    one, two = Sample(), Sample()
     repeat = max(1, repeat)
     for run in range(1, repeat + 1):
-        for sample, (argv, setup, output) in zip(samples, plans, strict=True):
-            if setup is not None:
-                setup()
-            seconds, rss = run_once(argv, ROOT, output)
-            sample.seconds.append(seconds)
-            sample.rss_mb.append(rss)
-        spent = sum(samples[0].seconds) + sum(samples[1].seconds)
-        if max_seconds is not None and 2 <= run < repeat and spent >= max_seconds:
-            for sample in samples:
-                sample.note = f"{run} of {repeat} runs (time budget {max_seconds:g} s)"
+        one.extend(measure(first, 1, setup=setup_first, output=output_first))
+        two.extend(measure(second, 1, setup=setup_second, output=output_second))
+        if max_seconds is not None and 2 <= run < repeat and sum(one.seconds) + sum(two.seconds) >= max_seconds:
+            one.note = two.note = f"{run} of {repeat} runs (time budget {max_seconds:g} s)"
             break
-    return samples
-
-
-def _shown(argv: Sequence[str]) -> str:
-    return " ".join(argv).replace(str(ROOT) + "/", "")
+    return one, two
 
 
 def time_call(action: Callable[[], object], repeat: int) -> Sample:

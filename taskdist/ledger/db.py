@@ -265,14 +265,9 @@ def open_ledger(path: Path, *, create: bool = False, lock_timeout: float = 30.0)
             raise LedgerNotFound(
                 f"no ledger at {path}; run `taskdist import PATH` (or `taskdist init`) first, or pass --db"
             )
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise TaskdistError(f"cannot create the ledger folder {path.parent}: {exc.strerror}") from exc
+        _make_folder(path.parent)
     try:
-        conn = sqlite3.connect(str(path), timeout=lock_timeout, factory=LedgerConnection)
-        conn.execute(f"PRAGMA busy_timeout = {int(lock_timeout * 1000)}")
-        conn.execute("PRAGMA recursive_triggers = on")  # as sqlite-utils sets it
+        conn = _connect(path, lock_timeout)
         if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
             conn.execute("PRAGMA journal_mode = wal")
         conn.execute("PRAGMA synchronous = NORMAL")
@@ -288,6 +283,21 @@ def open_ledger(path: Path, *, create: bool = False, lock_timeout: float = 30.0)
     return ledger
 
 
+def _make_folder(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise TaskdistError(f"cannot create the ledger folder {folder}: {exc.strerror}") from exc
+
+
+def _connect(file: Path, lock_timeout: float) -> LedgerConnection:
+    """A connection to a ledger file with the settings every ledger runs with (journal mode aside)."""
+    conn = sqlite3.connect(str(file), timeout=lock_timeout, factory=LedgerConnection)
+    conn.execute(f"PRAGMA busy_timeout = {int(lock_timeout * 1000)}")
+    conn.execute("PRAGMA recursive_triggers = on")  # as sqlite-utils sets it
+    return conn
+
+
 class LedgerAppeared(TaskdistError):
     """A ledger appeared at the path while a new one was being built there; nothing was published."""
 
@@ -299,18 +309,15 @@ def building_ledger(path: Path, *, lock_timeout: float = 30.0) -> Iterator[Ledge
     Nobody else can open the file being built, so it needs neither WAL nor a synced journal: its
     writes go straight to the database file (a rollback journal in memory still undoes a failed
     transaction). That spares a cold import writing every page twice (WAL, then checkpoint): about
-    0.7 s of a 100,000-ticket first import (main-process system time 1.7 -> 0.8 s). When the body succeeds, the file is
-    switched to WAL, synced, and linked to `path`, which fails if a ledger appeared there
-    meanwhile (`LedgerAppeared`: the caller imports into that one instead). When the body raises,
+    0.7 s of a 100,000-ticket first import (main-process system time 1.7 -> 0.8 s). When the body
+    succeeds, the file is switched to WAL, synced, and linked to `path`, which fails if a ledger
+    appeared there meanwhile (`LedgerAppeared`: the caller imports into that one instead). When the body raises,
     the file and a folder made for it are removed: a failed first import leaves nothing behind,
     and until the publication other commands see no ledger, never half of one.
     """
     folder = path.parent
     made_folder = not folder.exists()
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise TaskdistError(f"cannot create the ledger folder {folder}: {exc.strerror}") from exc
+    _make_folder(folder)
     _remove_abandoned_builds(path)
     private = folder / f".{path.name}.building-{os.getpid()}"
     published = False
@@ -334,9 +341,8 @@ def building_ledger(path: Path, *, lock_timeout: float = 30.0) -> Iterator[Ledge
 
 def _open_private(private: Path, path: Path, lock_timeout: float) -> Ledger:
     """The migrated ledger in the file only this process knows (see `building_ledger`)."""
-    conn = sqlite3.connect(str(private), timeout=lock_timeout, factory=LedgerConnection)
+    conn = _connect(private, lock_timeout)
     try:
-        conn.execute("PRAGMA recursive_triggers = on")  # as sqlite-utils sets it
         conn.execute("PRAGMA journal_mode = memory")
         conn.execute("PRAGMA synchronous = off")
         ledger = Ledger(conn=conn, path=path, lock_timeout=lock_timeout)

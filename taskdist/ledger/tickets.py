@@ -330,20 +330,16 @@ class TicketWrites:
         self.tickets, self.texts, self.flags, self.events = [], [], [], []
 
 
-def plain_json_text(text: str) -> bool:
-    """Whether `text` is its own JSON string body: printable ASCII without quote or backslash."""
-    return text.isascii() and text.isprintable() and '"' not in text and "\\" not in text
-
-
 def log_imported(ledger: Ledger, project: str, at: str) -> None:
     """An `imported` event for every ticket of `project`, in id order: a project's first import.
 
-    The data is what the importer writes for one (`{"path": ...}`, as `json.dumps` gives it) when
-    every path is `plain_json_text`, which the caller checks.
+    The data is what the importer writes for one ticket (`{"path": ...}` as `json.dumps` gives it,
+    through the same function), so both ways give the same rows.
     """
+    ledger.conn.create_function("json_text", 1, json.dumps, deterministic=True)
     ledger.conn.execute(
         "INSERT INTO events (at, run_id, kind, project, ticket, agent, data) "
-        """SELECT ?, ?, 'imported', project, id, NULL, '{"path": "' || path || '"}' """
+        """SELECT ?, ?, 'imported', project, id, NULL, '{"path": ' || json_text(path) || '}' """
         "FROM tickets WHERE project = ? ORDER BY id",
         (at, ledger.ensure_run(), project),
     )

@@ -203,11 +203,6 @@ def _file_type(mode: int) -> str:
     return next((name for check, name in kinds if check(mode)), "not a file")
 
 
-def read_bytes(path: str, limits: LimitsConfig) -> bytes:
-    """A file's bytes, refusing anything over `limits.max_file_bytes` without reading it all."""
-    return read_file(path, limits)[0]
-
-
 def read_file(path: str, limits: LimitsConfig) -> tuple[bytes, int]:
     """A file's bytes and its mtime (ns) as the open file had it; over `limits.max_file_bytes` refused.
 
