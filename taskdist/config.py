@@ -13,10 +13,12 @@ from __future__ import annotations
 import json
 import os
 from itertools import pairwise
-from pathlib import Path
-from typing import Any, NamedTuple
 
 from taskdist.errors import ConfigError
+from taskdist.typing_free import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from typing import Any
 
 CONFIG_NAME = "taskdist.yaml"
 LEDGER_DIR = ".taskdist"
@@ -322,10 +324,9 @@ class Config(NamedTuple):
     rebalance: RebalanceConfig = RebalanceConfig()
     path: str | None = None
 
-    def resolve(self, relative: str) -> Path:
+    def resolve(self, relative: str) -> str:
         """A path from the config file, relative to the file's folder."""
-        path = Path(os.path.expanduser(relative))
-        return path if path.is_absolute() else Path(self.base_dir) / path
+        return os.path.join(self.base_dir, os.path.expanduser(relative))  # an absolute path stays as it is
 
     def reader_settings(self) -> str:
         """The settings that shape what a ticket file reads as (effort, skills, limits), as canonical text.
@@ -457,7 +458,9 @@ SECTIONS: dict[str, Any] = {
 }
 
 
-def config_from_mapping(raw: Any, base_dir: Path, path: Path | None = None) -> Config:
+def config_from_mapping(
+    raw: Any, base_dir: str | os.PathLike[str], path: str | os.PathLike[str] | None = None
+) -> Config:
     """Validate a parsed `taskdist.yaml` mapping into a `Config`."""
     if raw is None:
         raw = {}
@@ -478,21 +481,22 @@ def config_from_mapping(raw: Any, base_dir: Path, path: Path | None = None) -> C
         for name, cls in SECTIONS.items()
     }
     return Config(
-        base_dir=str(base_dir),
+        base_dir=os.fspath(base_dir),
         sources=_sources(raw.get("sources")),
         roster=roster,
-        path=str(path) if path else None,
+        path=os.fspath(path) if path else None,
         **sections,
     )
 
 
-def load_config(path: Path) -> Config:
+def load_config(path: str | os.PathLike[str]) -> Config:
     """Read and validate `taskdist.yaml` at `path` (with the same bounded loader as ticket files)."""
     from taskdist.errors import ParseError
     from taskdist.tickets.frontmatter import load_yaml
 
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, encoding="utf-8") as file:
+            text = file.read()
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read {path}: {exc}") from exc
     try:
@@ -502,45 +506,51 @@ def load_config(path: Path) -> Config:
         raise ConfigError(
             f"{path}{where} is not valid YAML ({exc.reason}); fix the file or run `taskdist init --force`"
         ) from exc
-    return config_from_mapping(raw, path.parent.resolve(), path)
+    return config_from_mapping(raw, os.path.realpath(os.path.dirname(path) or "."), path)
 
 
-def find_upwards(start: Path, name: str) -> Path | None:
+def find_upwards(start: str | os.PathLike[str], name: str) -> str | None:
     """The nearest `name` in `start` or one of its parents, as git finds `.git`."""
-    current = start.resolve()
-    for folder in (current, *current.parents):
-        candidate = folder / name
-        if candidate.exists():
+    folder = os.path.realpath(start)
+    while True:
+        candidate = os.path.join(folder, name)
+        if os.path.exists(candidate):
             return candidate
-    return None
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return None
+        folder = parent
 
 
 class Workspace(NamedTuple):
     """Where the configuration and the ledger are for this invocation."""
 
     config: Config
-    db_path: Path
+    db_path: str
     db_exists: bool
 
 
-def locate_workspace(cwd: Path, db_override: str | None, config_override: str | None = None) -> Workspace:
+def locate_workspace(
+    cwd: str | os.PathLike[str], db_override: str | None, config_override: str | None = None
+) -> Workspace:
     """Find `taskdist.yaml` and the ledger: explicit paths first, then walking up from `cwd`.
 
     The ledger lives at `.taskdist/ledger.db` beside `taskdist.yaml`; without a config file, the
     nearest existing `.taskdist/ledger.db` is used, else a new one in `cwd`.
     """
-    config_path = Path(config_override) if config_override else find_upwards(cwd, CONFIG_NAME)
-    if config_override and not Path(config_override).exists():
+    cwd = os.fspath(cwd)
+    config_path = config_override or find_upwards(cwd, CONFIG_NAME)
+    if config_override and not os.path.exists(config_override):
         raise ConfigError(f"no configuration file at {config_override}; check the path or run `taskdist init`")
-    config = load_config(config_path) if config_path else Config(base_dir=str(cwd.resolve()))
+    config = load_config(config_path) if config_path else Config(base_dir=os.path.realpath(cwd))
     if db_override:
-        db_path = Path(db_override)
+        db_path = db_override
     elif config_path:
-        db_path = config_path.parent / LEDGER_DIR / LEDGER_NAME
+        db_path = os.path.join(os.path.dirname(config_path), LEDGER_DIR, LEDGER_NAME)
     else:
-        found = find_upwards(cwd, f"{LEDGER_DIR}/{LEDGER_NAME}")
-        db_path = found if found else cwd / LEDGER_DIR / LEDGER_NAME
-    return Workspace(config=config, db_path=db_path, db_exists=db_path.exists())
+        found = find_upwards(cwd, os.path.join(LEDGER_DIR, LEDGER_NAME))
+        db_path = found if found else os.path.join(cwd, LEDGER_DIR, LEDGER_NAME)
+    return Workspace(config=config, db_path=db_path, db_exists=os.path.exists(db_path))
 
 
 DEFAULT_CONFIG_TEXT = """\

@@ -18,8 +18,6 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from operator import attrgetter
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from taskdist.config import Config, Source
 from taskdist.errors import NothingImported, ParseError, UsageError
@@ -30,8 +28,11 @@ from taskdist.ledger.tickets import FileState, TicketRecord, TicketWrites
 from taskdist.tickets.discover import UNSTATED, Discovery, content_hash, decode_text, iter_files, read_file
 from taskdist.tickets.marker import NO_HINTS, ProjectHints, load_hints
 from taskdist.timestamps import format_datetime
+from taskdist.typing_free import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from taskdist.models import Agent
 
 # Parsing in worker processes pays off only past a few hundred files (process start-up ~50 ms).
@@ -200,7 +201,7 @@ def read_one(
         outcome.warnings = decode_warnings + result.warnings
     except ParseError as exc:
         outcome.error, outcome.line = exc.reason, exc.line
-        name = Path(rel_path).stem.lower()
+        name = os.path.splitext(rel_path.rpartition("/")[2])[0].lower()  # the file name's stem
         if (name in _DOC_NAMES or name.split("-")[0] in _DOC_NAMES) and (
             "not a ticket" in exc.reason or "no ticket id" in exc.reason
         ):
@@ -223,7 +224,8 @@ def _retry(reason: str | None) -> bool:
 
 # What a worker sends back for one file: FileOutcome's fields as a tuple, the record as a plain tuple
 # too: plain tuples pickle fastest, with no class to look up on the other side.
-Packed = tuple[Any, ...]
+if TYPE_CHECKING:  # only annotations name it: `Any` would import `typing` at run time
+    Packed = tuple[Any, ...]
 
 
 def _pack(outcome: FileOutcome) -> Packed:
@@ -358,8 +360,8 @@ def project_for(source: Source) -> str:
     """The project name: as configured, else the import folder's name."""
     if source.project:
         return source.project
-    path = Path(source.path).resolve()
-    return (path.parent.name if path.is_file() else path.name) or "default"
+    path = os.path.realpath(source.path)
+    return os.path.basename(os.path.dirname(path) if os.path.isfile(path) else path) or "default"
 
 
 def import_sources(
@@ -369,7 +371,7 @@ def import_sources(
     now: datetime,
     progress: Progress | None = None,
     strict: bool = False,
-    roster: Path | None = None,
+    roster: str | os.PathLike[str] | None = None,
     checked: list[Agent] | None = None,
 ) -> ImportReport:
     """Import every source folder (and the roster) into the ledger in one transaction.
@@ -381,6 +383,7 @@ def import_sources(
     """
     report = ImportReport()
     source_list = list(sources)
+    roster = os.fspath(roster) if roster is not None else None
     agents = checked if checked is not None else check_request(source_list, roster)
     # The import keeps every file's state alive; automatic collections walking them all were a fifth
     # of the main process's time in a cold 100k import.
@@ -389,13 +392,13 @@ def import_sources(
         if agents is not None and roster is not None:
             from taskdist.ledger.agents import save_roster
 
-            report.agents = save_roster(ledger, agents, str(roster.resolve()))
+            report.agents = save_roster(ledger, agents, os.path.realpath(roster))
             if any(report.agents[k] for k in ("added", "updated", "deactivated")):
-                ledger.add_event(now, "roster_changed", data={"path": str(roster), **report.agents})
+                ledger.add_event(now, "roster_changed", data={"path": roster, **report.agents})
         settings = config.reader_settings()
         for source in source_list:
             project = project_for(source)
-            _import_root(ledger, Path(source.path), project, config, settings, now, report, progress)
+            _import_root(ledger, source.path, project, config, settings, now, report, progress)
             report.projects.append(project)
         store.restore_indexes(ledger, deferred)
         report.tickets = store.count_tickets(ledger, report.projects)
@@ -417,12 +420,12 @@ def import_sources(
     return report
 
 
-def check_request(sources: list[Source], roster: Path | None) -> list[Agent] | None:
+def check_request(sources: list[Source], roster: str | os.PathLike[str] | None) -> list[Agent] | None:
     """Refuse an import that cannot run (nothing named, a missing folder, a bad roster) before any write."""
     if not sources and roster is None:
         raise UsageError("nothing to import: give a folder (`taskdist import PATH`) or list sources in taskdist.yaml")
     for source in sources:
-        if not Path(source.path).exists():
+        if not os.path.exists(source.path):
             raise UsageError(f"{source.path} does not exist; give a folder of ticket files")
     if roster is None:
         return None
@@ -433,7 +436,7 @@ def check_request(sources: list[Source], roster: Path | None) -> list[Agent] | N
 
 def _import_root(
     ledger: Ledger,
-    root: Path,
+    root: str,
     project: str,
     config: Config,
     settings: str,
@@ -449,7 +452,7 @@ def _import_root(
         path, reason = marker_problem
         report.warnings.append({"path": path, "line": None, "reason": reason, "project": project})
     states = store.file_states(ledger, project)
-    root_text = str(root.resolve())
+    root_text = os.path.realpath(root)
     known_project = store.project_record(ledger, project)
     # Settings that shape what a file reads as changed since the last import: read every file again.
     reread_all = known_project is not None and known_project[1] != settings

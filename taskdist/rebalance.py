@@ -24,9 +24,9 @@ chosen greedily, best gain first, re-evaluating loads after each, up to max_move
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -226,7 +226,13 @@ def plan_moves(
 
 
 def rebalance(
-    ledger: Ledger, config: Config, now: datetime, *, apply: bool, sources: list[Source], roster: Path | None
+    ledger: Ledger,
+    config: Config,
+    now: datetime,
+    *,
+    apply: bool,
+    sources: list[Source],
+    roster: str | os.PathLike[str] | None,
 ) -> RebalanceReport:
     """One rebalance run (see module docstring); a dry run unless `apply`."""
     from taskdist.importer import import_sources

@@ -7,7 +7,7 @@ be a number between 0 and 1, got 1.5`.
 from __future__ import annotations
 
 import math
-from pathlib import Path
+import os
 from typing import Any
 
 from taskdist.config import LimitsConfig
@@ -81,13 +81,14 @@ def parse_roster(raw: Any, source: str) -> list[Agent]:
     return agents
 
 
-def load_roster(path: Path) -> list[Agent]:
+def load_roster(path: str | os.PathLike[str]) -> list[Agent]:
     """Read and validate the roster file."""
     # Imported here: commands that only need `alias_index` should not pay for the YAML loader.
     from taskdist.tickets.frontmatter import load_yaml
 
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, encoding="utf-8") as file:
+            text = file.read()
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read the roster {path}: {exc}; check the `roster:` path") from exc
     try:
@@ -96,7 +97,7 @@ def load_roster(path: Path) -> list[Agent]:
     except ParseError as exc:
         where = f" at line {exc.line}" if exc.line else ""
         raise ConfigError(f"the roster {path}{where} is not valid YAML ({exc.reason})") from exc
-    return parse_roster(raw, path.name)
+    return parse_roster(raw, os.path.basename(path))
 
 
 def alias_index(agents: list[Agent]) -> dict[str, str]:

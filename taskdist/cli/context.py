@@ -10,10 +10,9 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
 
 from taskdist.errors import UsageError
+from taskdist.typing_free import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from taskdist.config import Workspace
@@ -80,7 +79,7 @@ def make_run(
 
     if export and not export.lower().endswith((".svg", ".html", ".htm")):
         raise UsageError(f"--export {export!r}: give a file name ending in .svg or .html")
-    workspace = locate_workspace(Path(os.getcwd()), db, config)
+    workspace = locate_workspace(os.getcwd(), db, config)
     return Run(
         workspace=workspace, now=parse_now(now), out=Output(fmt=check_format(fmt, formats), quiet=quiet, export=export)
     )

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
-from typing import TYPE_CHECKING
 
 from taskdist.cli.context import make_run
+from taskdist.typing_free import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from taskdist.importer import ImportReport
@@ -40,10 +39,10 @@ def run_import(
             raise UsageError("--project names one project: give one folder with it, or import folders one by one")
         sources = [Source(path=p, project=project) for p in paths]
     else:
-        sources = [Source(path=str(cfg.resolve(s.path)), project=project or s.project) for s in cfg.sources]
-    roster_path = Path(roster) if roster else (cfg.resolve(cfg.roster) if cfg.roster else None)
+        sources = [Source(path=cfg.resolve(s.path), project=project or s.project) for s in cfg.sources]
+    roster_path = roster or (cfg.resolve(cfg.roster) if cfg.roster else None)
     agents = check_request(sources, roster_path)  # refuse a hopeless import before creating a ledger for it
-    cwd = Path(os.getcwd())
+    cwd = os.getcwd()
 
     def import_into(ledger: Ledger) -> ImportReport:
         with import_progress(run.out, enabled=not quiet and sys.stderr.isatty()) as bar:

@@ -12,7 +12,11 @@ lines, and the option table below against the typer command's own options.
 from __future__ import annotations
 
 import os
-from typing import Any
+
+from taskdist.typing_free import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
 
 # `taskdist import`: option spelling -> parameter name, as declared in `taskdist.cli.foundation`.
 IMPORT_VALUES = {

@@ -69,7 +69,7 @@ def rebalance(
 
     run = make_run(db, now, fmt, config=config, quiet=quiet, formats=("table", "json"))
     cfg = run.workspace.config
-    sources = [Source(path=str(cfg.resolve(s.path)), project=s.project) for s in cfg.sources]
+    sources = [Source(path=cfg.resolve(s.path), project=s.project) for s in cfg.sources]
     roster = cfg.resolve(cfg.roster) if cfg.roster else None
     with run.ledger(create=bool(sources)) as ledger:
         report = run_rebalance(ledger, cfg, run.now, apply=apply, sources=sources, roster=roster)

@@ -26,13 +26,14 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from datetime import datetime
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from taskdist.errors import LedgerBusy, LedgerNotFound, TaskdistError
 from taskdist.timestamps import format_datetime
+from taskdist.typing_free import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from sqlite_utils import Database
 
 # The migration set of taskdist/ledger/schema.py and its migrations' names, in order. Kept here so
@@ -78,7 +79,7 @@ class LedgerConnection(sqlite3.Connection):
 class Ledger:
     """An open ledger: its connection and the run the current command writes under."""
 
-    def __init__(self, conn: LedgerConnection, path: Path, lock_timeout: float) -> None:
+    def __init__(self, conn: LedgerConnection, path: str, lock_timeout: float) -> None:
         self.conn = conn
         self.path = path
         self.lock_timeout = lock_timeout
@@ -88,7 +89,7 @@ class Ledger:
         self._pending_run: tuple[str, str | None, str | Callable[[], str] | None] = ("", None, None)
 
     def __repr__(self) -> str:
-        return f"Ledger({str(self.path)!r})"
+        return f"Ledger({self.path!r})"
 
     @property
     def db(self) -> Database:
@@ -258,14 +259,15 @@ def _busy(timeout: float) -> LedgerBusy:
     )
 
 
-def open_ledger(path: Path, *, create: bool = False, lock_timeout: float = 30.0) -> Ledger:
+def open_ledger(path: str | os.PathLike[str], *, create: bool = False, lock_timeout: float = 30.0) -> Ledger:
     """Open (and with `create`, make) the ledger at `path`, applying pending migrations."""
-    if not path.exists():
+    path = os.fspath(path)
+    if not os.path.exists(path):
         if not create:
             raise LedgerNotFound(
                 f"no ledger at {path}; run `taskdist import PATH` (or `taskdist init`) first, or pass --db"
             )
-        _make_folder(path.parent)
+        _make_folder(_folder_of(path))
     try:
         conn = _connect(path, lock_timeout)
         if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
@@ -283,16 +285,21 @@ def open_ledger(path: Path, *, create: bool = False, lock_timeout: float = 30.0)
     return ledger
 
 
-def _make_folder(folder: Path) -> None:
+def _folder_of(path: str) -> str:
+    """The folder a ledger file is in (as `Path.parent`: "." for a bare file name)."""
+    return os.path.dirname(path) or "."
+
+
+def _make_folder(folder: str) -> None:
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        os.makedirs(folder, exist_ok=True)
     except OSError as exc:
         raise TaskdistError(f"cannot create the ledger folder {folder}: {exc.strerror}") from exc
 
 
-def _connect(file: Path, lock_timeout: float) -> LedgerConnection:
+def _connect(file: str, lock_timeout: float) -> LedgerConnection:
     """A connection to a ledger file with the settings every ledger runs with (journal mode aside)."""
-    conn = sqlite3.connect(str(file), timeout=lock_timeout, factory=LedgerConnection)
+    conn = sqlite3.connect(file, timeout=lock_timeout, factory=LedgerConnection)
     conn.execute(f"PRAGMA busy_timeout = {int(lock_timeout * 1000)}")
     conn.execute("PRAGMA recursive_triggers = on")  # as sqlite-utils sets it
     return conn
@@ -303,7 +310,7 @@ class LedgerAppeared(TaskdistError):
 
 
 @contextmanager
-def building_ledger(path: Path, *, lock_timeout: float = 30.0) -> Iterator[Ledger]:
+def building_ledger(path: str | os.PathLike[str], *, lock_timeout: float = 30.0) -> Iterator[Ledger]:
     """A ledger that does not exist yet, built under a private name and published at `path` whole.
 
     Nobody else can open the file being built, so it needs neither WAL nor a synced journal: its
@@ -315,11 +322,12 @@ def building_ledger(path: Path, *, lock_timeout: float = 30.0) -> Iterator[Ledge
     the file and a folder made for it are removed: a failed first import leaves nothing behind,
     and until the publication other commands see no ledger, never half of one.
     """
-    folder = path.parent
-    made_folder = not folder.exists()
+    path = os.fspath(path)
+    folder = _folder_of(path)
+    made_folder = not os.path.exists(folder)
     _make_folder(folder)
     _remove_abandoned_builds(path)
-    private = folder / f".{path.name}.building-{os.getpid()}"
+    private = os.path.join(folder, f".{os.path.basename(path)}.building-{os.getpid()}")
     published = False
     try:
         ledger = _open_private(private, path, lock_timeout)
@@ -336,10 +344,10 @@ def building_ledger(path: Path, *, lock_timeout: float = 30.0) -> Iterator[Ledge
                 os.unlink(f"{private}{suffix}")
         if made_folder and not published:
             with suppress(OSError):  # not empty: something else lives there now
-                folder.rmdir()
+                os.rmdir(folder)
 
 
-def _open_private(private: Path, path: Path, lock_timeout: float) -> Ledger:
+def _open_private(private: str, path: str, lock_timeout: float) -> Ledger:
     """The migrated ledger in the file only this process knows (see `building_ledger`)."""
     conn = _connect(private, lock_timeout)
     try:
@@ -349,11 +357,13 @@ def _open_private(private: Path, path: Path, lock_timeout: float) -> Ledger:
         _migrate(ledger)
     except sqlite3.DatabaseError as exc:
         conn.close()
-        raise TaskdistError(f"cannot create a ledger in {path.parent} ({exc}); check the folder and the disk") from exc
+        raise TaskdistError(
+            f"cannot create a ledger in {_folder_of(path)} ({exc}); check the folder and the disk"
+        ) from exc
     return ledger
 
 
-def _publish(private: Path, path: Path) -> None:
+def _publish(private: str, path: str) -> None:
     """Sync the built file and give it its name, unless a ledger took that name meanwhile."""
     appeared = LedgerAppeared(f"another command created a ledger at {path} meanwhile")
     try:
@@ -367,22 +377,22 @@ def _publish(private: Path, path: Path) -> None:
             if exc.errno not in _NO_HARD_LINKS:
                 raise
             # A file system without hard links (FAT, some network mounts): look, then rename.
-            if path.exists():
+            if os.path.exists(path):
                 raise appeared from None
             os.replace(private, path)
     except OSError as exc:
         raise TaskdistError(f"cannot create the ledger {path}: {exc.strerror or exc}") from exc
-    _sync_folder(path.parent)
+    _sync_folder(_folder_of(path))
 
 
 _NO_HARD_LINKS = frozenset({errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.ENOSYS})
 
 
-def _remove_abandoned_builds(path: Path) -> None:
+def _remove_abandoned_builds(path: str) -> None:
     """Remove what builds of a ledger at `path` killed midway left (their process is gone)."""
-    prefix = f".{path.name}.building-"
+    prefix = f".{os.path.basename(path)}.building-"
     with suppress(OSError):
-        for entry in os.scandir(path.parent):
+        for entry in os.scandir(_folder_of(path)):
             if not entry.name.startswith(prefix):
                 continue
             owner = entry.name[len(prefix) :].partition("-")[0]  # the pid, before any `-journal`
@@ -401,7 +411,7 @@ def _process_alive(pid: int) -> bool:
     return True
 
 
-def _sync_folder(folder: Path) -> None:
+def _sync_folder(folder: str) -> None:
     """Make a new name in `folder` durable (where the system lets a folder be synced)."""
     with suppress(OSError):
         fd = os.open(folder, os.O_RDONLY)

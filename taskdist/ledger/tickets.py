@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Any, NamedTuple
 
 from taskdist.ledger.db import Ledger
 from taskdist.timestamps import format_datetime, parse_stored_datetime
+from taskdist.typing_free import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from taskdist.models import Ticket
 
 # Columns compared to decide whether a re-read ticket changed (and named in the `updated` event).

@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from taskdist.render import Output, emit, new_table, safe, text
+from taskdist.typing_free import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from taskdist.importer import ImportReport
     from taskdist.models import Agent, Ticket
     from taskdist.ticket_info import TicketDetails
@@ -40,11 +41,11 @@ def _date(value: Any) -> str:
     return value.strftime("%Y-%m-%d") if value is not None else ""
 
 
-def shown_path(path: str | None, base: Path | None) -> str | None:
+def shown_path(path: str | None, base: str | os.PathLike[str] | None) -> str | None:
     """A path as people and scripts use it: relative to `base` (the current folder) when under it."""
     if not path or base is None:
         return path
-    prefix = os.path.join(str(base), "")
+    prefix = os.path.join(base, "")
     return path[len(prefix) :] if path.startswith(prefix) else path
 
 
@@ -86,7 +87,7 @@ def import_progress(out: Output, enabled: bool) -> Iterator[Callable[[int, int],
             bar[0].stop()
 
 
-def _relative_report(data: dict[str, Any], base: Path | None) -> dict[str, Any]:
+def _relative_report(data: dict[str, Any], base: str | os.PathLike[str] | None) -> dict[str, Any]:
     """The report with every file path (errors, warnings, skipped, duplicates) shown relative to `base`."""
     for kind in ("errors", "warnings", "skipped"):
         data[kind] = [{**item, "path": shown_path(item["path"], base)} for item in data[kind]]
@@ -106,7 +107,7 @@ def _agents_line(agents: dict[str, int]) -> str:
     return f"; roster: {', '.join(parts) or 'no agents'}"
 
 
-def render_import(out: Output, report: ImportReport, base: Path | None = None) -> None:
+def render_import(out: Output, report: ImportReport, base: str | os.PathLike[str] | None = None) -> None:
     """The import summary; paths relative to `base` (the current folder) when under it, absolute otherwise."""
     if out.fmt == "table":  # plain lines, not a rich table: see _import_lines
         out.lines(_import_lines(report, base))
@@ -127,7 +128,7 @@ def render_import(out: Output, report: ImportReport, base: Path | None = None) -
     out.csv(["kind", "path", "line", "reason"], rows())
 
 
-def _import_lines(report: ImportReport, base: Path | None) -> list[tuple[str, str]]:
+def _import_lines(report: ImportReport, base: str | os.PathLike[str] | None) -> list[tuple[str, str]]:
     """The import report for people, as (text, style) lines.
 
     Unreadable files are listed the way compilers and linters list problems, `path:line: reason`,
@@ -278,7 +279,7 @@ def render_tickets(out: Output, tickets: list[Ticket]) -> None:
     emit(out, [record(t) for t in tickets], columns, rows, table)
 
 
-def render_show(out: Output, details: TicketDetails, base: Path | None = None) -> None:
+def render_show(out: Output, details: TicketDetails, base: str | os.PathLike[str] | None = None) -> None:
     """One ticket; its file path relative to `base` (the current folder) when under it."""
     from dataclasses import asdict  # only here: a re-import's report must not load dataclasses
 

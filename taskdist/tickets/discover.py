@@ -11,11 +11,10 @@ import errno
 import os
 import stat
 from collections.abc import Iterator
-from pathlib import Path
-from typing import NamedTuple
 
 from taskdist.config import LimitsConfig
 from taskdist.errors import ParseError
+from taskdist.typing_free import NamedTuple
 
 TICKET_SUFFIXES = (".md", ".markdown")
 SKIP_FOLDERS = frozenset({".git", ".hg", ".svn", "node_modules", ".taskdist", "__pycache__", ".venv", "venv"})
@@ -71,7 +70,7 @@ def _undecodable(name: str) -> bool:
     return False
 
 
-def discover(root: Path, limits: LimitsConfig) -> Discovery:
+def discover(root: str | os.PathLike[str], limits: LimitsConfig) -> Discovery:
     """Every markdown file under `root` (or `root` itself when it is a file), sorted by path."""
     found = Discovery()
     for _ in iter_files(root, limits, found):
@@ -80,7 +79,9 @@ def discover(root: Path, limits: LimitsConfig) -> Discovery:
     return found
 
 
-def iter_files(root: Path, limits: LimitsConfig, found: Discovery, *, stat_files: bool = True) -> Iterator[FoundFile]:
+def iter_files(
+    root: str | os.PathLike[str], limits: LimitsConfig, found: Discovery, *, stat_files: bool = True
+) -> Iterator[FoundFile]:
     """Walk `root`, yielding each file as it is found (so that parsing can start before the walk ends).
 
     Every file also goes into `found.files` (in walk order: sorted within each folder), and what cannot

@@ -9,16 +9,16 @@ built-in prefix and folder tables. The marker is looked for in the import root a
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+import os
 
 from taskdist.config import LimitsConfig
 from taskdist.errors import ParseError
+from taskdist.typing_free import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from taskdist.models import Kind
 
-MARKER = Path(".ai-trackdown") / "config.yaml"
+MARKER = os.path.join(".ai-trackdown", "config.yaml")
 
 
 class ProjectHints(NamedTuple):
@@ -44,16 +44,18 @@ class ProjectHints(NamedTuple):
 NO_HINTS = ProjectHints()
 
 
-def load_hints(root: Path, limits: LimitsConfig) -> tuple[ProjectHints, tuple[str, str] | None]:
+def load_hints(root: str | os.PathLike[str], limits: LimitsConfig) -> tuple[ProjectHints, tuple[str, str] | None]:
     """The hints of the marker nearest to `root` (itself, then its parent), and (path, reason) if it is broken."""
-    folder = root if root.is_dir() else root.parent
-    for candidate in (folder / MARKER, folder.parent / MARKER):
-        if candidate.is_file():
+    folder = os.path.abspath(root)
+    if not os.path.isdir(folder):
+        folder = os.path.dirname(folder)
+    for candidate in (os.path.join(folder, MARKER), os.path.join(os.path.dirname(folder), MARKER)):
+        if os.path.isfile(candidate):
             return _read(candidate, limits)
     return NO_HINTS, None
 
 
-def _read(path: Path, limits: LimitsConfig) -> tuple[ProjectHints, tuple[str, str] | None]:
+def _read(path: str, limits: LimitsConfig) -> tuple[ProjectHints, tuple[str, str] | None]:
     from taskdist.models import Kind
     from taskdist.tickets.frontmatter import load_yaml  # YAML only for a folder that has a marker
 
@@ -63,9 +65,9 @@ def _read(path: Path, limits: LimitsConfig) -> tuple[ProjectHints, tuple[str, st
         raw = load_yaml(data.decode("utf-8", "replace"), limits)
     except (OSError, ParseError) as exc:
         reason = exc.reason if isinstance(exc, ParseError) else (exc.strerror or str(exc))
-        return NO_HINTS, (str(path), f"project marker not used: {reason}")
+        return NO_HINTS, (path, f"project marker not used: {reason}")
     if not isinstance(raw, dict):
-        return NO_HINTS, (str(path), "project marker not used: not a mapping of settings")
+        return NO_HINTS, (path, "project marker not used: not a mapping of settings")
     prefixes: list[tuple[str, Kind]] = []
     folders: list[tuple[str, Kind]] = []
     naming = raw.get("naming_conventions")
@@ -79,5 +81,5 @@ def _read(path: Path, limits: LimitsConfig) -> tuple[ProjectHints, tuple[str, st
         if isinstance(structure, dict):
             name = structure.get(f"{word}s_dir")
             if isinstance(name, str) and name.strip():
-                folders.append((Path(name.strip()).name.lower(), kind))
-    return ProjectHints(tuple(prefixes), tuple(folders), str(path)), None
+                folders.append((os.path.basename(name.strip().rstrip("/")).lower(), kind))
+    return ProjectHints(tuple(prefixes), tuple(folders), path), None
