@@ -53,6 +53,72 @@ def safe_json(value: Any) -> Any:
     return value
 
 
+def json_document(value: Any) -> str:
+    """`json.dumps(safe_json(value), indent=2, default=str)`, the same text, in one pass, about twice as fast.
+
+    Python 3.11's json indents in pure Python, chunk by chunk through nested generators; here every
+    string still goes through json's own C quoting (ASCII only), and `safe()` on the way.
+    """
+    parts: list[str] = []
+    _put_json(value, parts, "\n")
+    return "".join(parts)
+
+
+_quote = json.encoder.encode_basestring_ascii  # json's C quoting
+
+
+def _put_json(value: Any, parts: list[str], newline: str) -> None:
+    # json.dumps's order of checks: str, None, True, False, int, float, list/tuple, dict, then default.
+    if isinstance(value, str):
+        parts.append(_quote(value if value.isprintable() else safe(value, single_line=False)))
+    elif value is None:
+        parts.append("null")
+    elif value is True:
+        parts.append("true")
+    elif value is False:
+        parts.append("false")
+    elif isinstance(value, int):
+        parts.append(int.__repr__(value))
+    elif isinstance(value, float):
+        parts.append(_float_text(value))
+    elif isinstance(value, (list, tuple, dict)):
+        if not value:
+            parts.append("{}" if isinstance(value, dict) else "[]")
+            return
+        inner = newline + "  "
+        if isinstance(value, dict):
+            items = value.items()
+            if not all(key.__class__ is str and key.isprintable() for key in value):
+                # As safe_json: keys that read the same once made safe are one key, the last value wins.
+                items = {safe(key): item for key, item in items}.items()
+            separator = "{" + inner
+            for key, item in items:
+                if item.__class__ is str and item.isprintable():  # most values: no call for them
+                    parts.append(f"{separator}{_quote(key)}: {_quote(item)}")
+                else:
+                    parts.append(f"{separator}{_quote(key)}: ")
+                    _put_json(item, parts, inner)
+                separator = "," + inner
+            parts.append(newline + "}")
+        else:
+            separator = "[" + inner
+            for item in value:
+                parts.append(separator)
+                _put_json(item, parts, inner)
+                separator = "," + inner
+            parts.append(newline + "]")
+    else:
+        parts.append(_quote(str(value)))  # default=str; safe_json leaves such values to it, unchanged
+
+
+def _float_text(value: float) -> str:
+    if value != value:
+        return "NaN"
+    if value in (float("inf"), float("-inf")):
+        return "Infinity" if value > 0 else "-Infinity"
+    return float.__repr__(value)
+
+
 class Output:
     """Where a command writes: the chosen format, stdout for results, stderr for notes and progress."""
 
@@ -106,7 +172,7 @@ class Output:
         self.console(stderr=True).print(Text(safe(message, single_line=False), style=style))
 
     def json(self, data: Any) -> None:
-        sys.stdout.write(json.dumps(safe_json(data), indent=2, sort_keys=False, default=str) + "\n")
+        sys.stdout.write(json_document(data) + "\n")
 
     def csv(self, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
         import csv
