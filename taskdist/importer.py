@@ -711,7 +711,7 @@ def _log_imported(
     report.imported += 1
     if log is not None:
         # What `json.dumps({"path": ...}, sort_keys=True)` gives, without a dict and an encoder per ticket.
-        log.event(stamp, "imported", project, ticket_id, '{"path": ' + json.dumps(path) + "}")
+        log.event(stamp, "imported", project, ticket_id, '{"path": ' + store.json_string(path) + "}")
 
 
 def _changed_keys(old: str, new: str) -> list[str]:

@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 import yaml
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from taskdist import timestamps
@@ -204,6 +204,27 @@ def test_any_bytes_decode_or_are_refused_then_read_or_refused(data: bytes) -> No
     except ParseError:
         return
     assert all(isinstance(w, str) for w in warnings)
+
+
+@FUZZ
+@given(st.binary(max_size=200), st.booleans())
+@example(b"ab\ncd\xff", True)
+def test_utf8_reads_as_the_utf8_sig_codec_and_names_the_first_bad_byte(data: bytes, bom: bool) -> None:
+    data = (b"\xef\xbb\xbf" if bom else b"") + data.replace(b"\x00", b"")
+    assume(not data.startswith((b"\xff\xfe", b"\xfe\xff")))
+    text, warnings = decode_text(data)
+    try:
+        expected = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        try:
+            data.decode("utf-8")  # a BOM is valid UTF-8 itself: this failure's offset counts from the file's start
+        except UnicodeDecodeError as exc:
+            start = exc.start
+        line = data.count(b"\n", 0, start) + 1
+        where = f"not valid UTF-8 (byte 0x{data[start]:02x} on line {line})"
+        assert len(warnings) == 1 and warnings[0].startswith(where + ": read as "), (warnings, where)
+    else:
+        assert (text, warnings) == (expected, [])
 
 
 # ---- whole files through read_ticket --------------------------------------------------------------

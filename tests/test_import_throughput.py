@@ -25,7 +25,7 @@ from taskdist import importer
 from taskdist.config import Config, LimitsConfig, Source
 from taskdist.errors import ParseError
 from taskdist.ledger.db import open_ledger
-from taskdist.ledger.tickets import _dumps
+from taskdist.ledger.tickets import _dumps, json_string
 from taskdist.tickets.frontmatter import _Loader, load_yaml, split
 from taskdist.tickets.plainyaml import PlainReader
 from taskdist.timestamps import format_datetime
@@ -173,6 +173,12 @@ JSON_VALUES = st.recursive(
 @example({"b": [1.5, float("nan"), float("-inf")], "a": {"é": "\u2028\x00"}})
 def test_stored_json_is_what_json_dumps_gives(value: Any) -> None:
     assert _dumps(value) == json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+@given(st.text())
+@example("é\ud800\"\\\x00\u2028 back\\slash")
+def test_json_string_is_what_json_dumps_gives_for_text(text: str) -> None:
+    assert json_string(text) == json.dumps(text)
 
 
 def test_plain_reader_takes_the_usual_frontmatter() -> None:

@@ -266,11 +266,14 @@ def decode_text(data: bytes) -> tuple[str, list[str]]:
             raise ParseError("starts with a UTF-16 byte order mark but is not valid UTF-16") from exc
     if b"\x00" in data:
         raise ParseError("binary content (NUL bytes): not a text ticket")
+    # What the "utf-8-sig" codec does, without its Python-level wrapper (0.8 us a file).
+    bom = 3 if data.startswith(b"\xef\xbb\xbf") else 0
     try:
-        return data.decode("utf-8-sig"), []
+        return (data[bom:] if bom else data).decode("utf-8"), []
     except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        where = f"not valid UTF-8 (byte 0x{data[exc.start]:02x} on line {line})"
+        start = exc.start + bom
+        line = data.count(b"\n", 0, start) + 1
+        where = f"not valid UTF-8 (byte 0x{data[start]:02x} on line {line})"
     try:
         return data.decode("cp1252"), [f"{where}: read as Windows-1252 (Latin-1)"]
     except UnicodeDecodeError:
