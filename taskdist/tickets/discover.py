@@ -93,7 +93,9 @@ def iter_files(
     """
     root_text = os.path.abspath(root)
     if os.path.isfile(root_text):
-        yield from _add(found, root_text, os.path.basename(root_text))
+        item = _add(found, root_text, os.path.basename(root_text))
+        if item is not None:
+            yield item
         return
     stack: list[tuple[str, int]] = [(root_text, 0)]
     while stack:
@@ -137,7 +139,9 @@ def iter_files(
             elif entry.name.lower().endswith(TICKET_SUFFIXES):
                 # A directory entry that is not a regular file is stat-ed all the same, to be reported.
                 regular = entry.is_file(follow_symlinks=False)
-                yield from _add(found, entry.path, rel, stat_file=stat_files or not regular)
+                item = _add(found, entry.path, rel, stat_file=stat_files or not regular)
+                if item is not None:
+                    yield item
             if len(found.files) > limits.max_files:
                 found.problems.append(
                     (root_text, f"more than {limits.max_files} files (limits.max_files): the rest were not read")
@@ -166,14 +170,17 @@ def _link(found: Discovery, path: str, rel: str, folder: str) -> Iterator[FoundF
                 (display_path(path), "symbolic link to a folder: not followed (import its target directly)")
             )
     elif path.lower().endswith(TICKET_SUFFIXES):
-        yield from _add(found, path, rel)
+        item = _add(found, path, rel)
+        if item is not None:
+            yield item
 
 
-def _add(found: Discovery, path: str, rel: str, *, stat_file: bool = True) -> Iterator[FoundFile]:
-    """Yield (and keep) one candidate file; without `stat_file`, UNSTATED (see `iter_files`)."""
+def _add(found: Discovery, path: str, rel: str, *, stat_file: bool = True) -> FoundFile | None:
+    """Keep one candidate file and return it (None: refused, the reason in `found`); without
+    `stat_file`, UNSTATED (see `iter_files`). A plain function, not a generator: one a file."""
     if not path.isascii() and _undecodable(path):
         found.problems.append((display_path(path), "file name is not valid UTF-8: not read (rename the file)"))
-        return
+        return None
     size = mtime_ns = UNSTATED
     readable = True
     if stat_file:
@@ -182,15 +189,15 @@ def _add(found: Discovery, path: str, rel: str, *, stat_file: bool = True) -> It
         except OSError as exc:
             reason = "symbolic link loop" if exc.errno == errno.ELOOP else f"cannot read: {exc.strerror or exc}"
             found.problems.append((path, reason))
-            return
+            return None
         if not stat.S_ISREG(info.st_mode):
             found.problems.append((path, f"not a regular file ({_file_type(info.st_mode)}): not read"))
-            return
+            return None
         size, mtime_ns = info.st_size, info.st_mtime_ns
         readable = bool(info.st_mode & (stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH))
     item = FoundFile(path, rel.replace(os.sep, "/") if os.sep != "/" else rel, size, mtime_ns, readable)
     found.files.append(item)
-    yield item
+    return item
 
 
 def _file_type(mode: int) -> str:
