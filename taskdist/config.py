@@ -326,7 +326,9 @@ class Config(NamedTuple):
 
     def resolve(self, relative: str) -> str:
         """A path from the config file, relative to the file's folder."""
-        return os.path.join(self.base_dir, os.path.expanduser(relative))  # an absolute path stays as it is
+        # join keeps an absolute path as it is; normpath drops `./` and doubled slashes as pathlib did,
+        # and folds `..` (the base folder is a real path: only a `link/..` written in the file could differ).
+        return os.path.normpath(os.path.join(self.base_dir, os.path.expanduser(relative)))
 
     def reader_settings(self) -> str:
         """The settings that shape what a ticket file reads as (effort, skills, limits), as canonical text.

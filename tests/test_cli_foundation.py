@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -109,6 +110,15 @@ def test_invalid_roster_exits_78_naming_agent_and_field(tmp_path: Path) -> None:
         assert result.stderr.startswith(f"Error: roster.yaml: {expected}"), result.stderr
     # The roster is checked before anything is written: no ledger was created.
     assert not (tmp_path / "l.db").exists()
+
+
+def test_config_paths_resolve_from_the_config_folder() -> None:
+    config = Config(base_dir="/repo")
+    assert config.resolve("./roster.yaml") == "/repo/roster.yaml"
+    assert config.resolve("tickets/") == "/repo/tickets"
+    assert config.resolve("../shared//tickets") == "/shared/tickets"
+    assert config.resolve("/elsewhere/t") == "/elsewhere/t"
+    assert config.resolve("~/t") == os.path.join(os.path.expanduser("~"), "t")
 
 
 def test_invalid_config_exits_78_naming_the_key(tmp_path: Path) -> None:

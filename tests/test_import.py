@@ -555,6 +555,19 @@ def test_ai_trackdown_marker_prefixes_are_honoured(tmp_path: Path) -> None:
     assert kinds == {"INIT-1": "epic", "STORY-2": "issue", "JOB-3": "task"}
 
 
+def test_the_marker_beside_the_tickets_folder_counts_when_importing_it_as_dot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `tasks_directory` puts the tickets in a subfolder with the marker in its parent: `cd tickets;
+    # taskdist import .` must find it there (the parent of "." is the real parent, not "." again).
+    root = tmp_path / "repo"
+    write(root / ".ai-trackdown/config.yaml", "naming_conventions:\n  issue_prefix: STORY\n")
+    write(root / "tickets/STORY-2.md", "---\nid: STORY-2\ntitle: t\nstatus: open\n---\n")
+    monkeypatch.chdir(root / "tickets")
+    do_import(tmp_path / "l.db", Path("."))
+    assert ticket_row(tmp_path / "l.db", "STORY-2", "tickets")["kind"] == "issue"
+
+
 def test_broken_marker_is_a_warning_not_an_error(tmp_path: Path) -> None:
     root = tmp_path / "repo"
     write(root / ".ai-trackdown/config.yaml", "naming_conventions: [unclosed\n")

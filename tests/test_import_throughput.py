@@ -176,7 +176,7 @@ def test_stored_json_is_what_json_dumps_gives(value: Any) -> None:
 
 
 @given(st.text())
-@example("é\ud800\"\\\x00\u2028 back\\slash")
+@example('é\ud800"\\\x00\u2028 back\\slash')
 def test_json_string_is_what_json_dumps_gives_for_text(text: str) -> None:
     assert json_string(text) == json.dumps(text)
 
