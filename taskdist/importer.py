@@ -396,9 +396,13 @@ def import_sources(
             if any(report.agents[k] for k in ("added", "updated", "deactivated")):
                 ledger.add_event(now, "roster_changed", data={"path": roster, **report.agents})
         settings = config.reader_settings()
+        # Folders that make one project (`import one/tickets two/tickets`) are imported together: its
+        # settings check, missing files, problems and counts are the project's, not each folder's.
+        roots_of: dict[str, list[str]] = {}
         for source in source_list:
-            project = project_for(source)
-            _import_root(ledger, source.path, project, config, settings, now, report, progress)
+            roots_of.setdefault(project_for(source), []).append(source.path)
+        for project, roots in roots_of.items():
+            _import_project(ledger, roots, project, config, settings, now, report, progress)
             report.projects.append(project)
         store.restore_indexes(ledger, deferred)
         report.tickets = store.count_tickets(ledger, report.projects)
@@ -434,9 +438,9 @@ def check_request(sources: list[Source], roster: str | os.PathLike[str] | None) 
     return load_roster(roster)
 
 
-def _import_root(
+def _import_project(
     ledger: Ledger,
-    root: str,
+    roots: list[str],
     project: str,
     config: Config,
     settings: str,
@@ -444,22 +448,26 @@ def _import_root(
     report: ImportReport,
     progress: Progress | None,
 ) -> None:
-    """Import one folder as `project`; `settings` are `config.reader_settings()`, computed once per import."""
+    """Import the folders of `project` (usually one); `settings` are `config.reader_settings()`,
+    computed once per import."""
     stamp = format_datetime(now) or ""
     written_before = report.imported + report.updated
-    hints, marker_problem = load_hints(root, config.limits)
-    if marker_problem:
-        path, reason = marker_problem
-        report.warnings.append({"path": path, "line": None, "reason": reason, "project": project})
+    hinted: list[tuple[str, ProjectHints]] = []  # each folder with its own project marker's hints
+    for root in roots:
+        hints, marker_problem = load_hints(root, config.limits)
+        hinted.append((os.path.abspath(root), hints))
+        if marker_problem:
+            path, reason = marker_problem
+            report.warnings.append({"path": path, "line": None, "reason": reason, "project": project})
     states = store.file_states(ledger, project)
-    root_text = os.path.realpath(root)
+    root_text = os.path.realpath(roots[0])  # the folder recorded for the project: the first named
     known_project = store.project_record(ledger, project)
     # Settings that shape what a file reads as changed since the last import: read every file again.
     reread_all = known_project is not None and known_project[1] != settings
     if known_project != (root_text, settings):
         store.record_project(ledger, project, root_text, settings, stamp)
     # Files the project holds from another folder are only "missing" when they are really gone.
-    under_root = os.path.join(os.path.abspath(root), "")
+    under_roots = tuple(os.path.join(top, "") for top, _hints in hinted)
 
     found = Discovery()
     seen: set[str] = set()
@@ -467,15 +475,18 @@ def _import_root(
     def jobs() -> Iterator[Job]:
         # Lazy: the workers start on the first files while the walk goes on.
         # A project never read: every file is read, so the walk need not stat them first.
-        for item in iter_files(root, config.limits, found, stat_files=bool(states)):
-            seen.add(item.path)
-            old = states.get(item.path)
-            retry = reread_all or old is None or old.state == "missing" or (old.state == "error" and _retry(old.reason))
-            if not retry and item.readable and old and old.size == item.size and old.mtime_ns == item.mtime_ns:
-                continue
-            known = None if retry or old is None else old.content_hash
-            report.files_read += 1
-            yield (item.path, item.rel_path, item.size, item.mtime_ns, project, config, known, hints)
+        for top, hints in hinted:
+            for item in iter_files(top, config.limits, found, stat_files=bool(states)):
+                seen.add(item.path)
+                old = states.get(item.path)
+                retry = (
+                    reread_all or old is None or old.state == "missing" or (old.state == "error" and _retry(old.reason))
+                )
+                if not retry and item.readable and old and old.size == item.size and old.mtime_ns == item.mtime_ns:
+                    continue
+                known = None if retry or old is None else old.content_hash
+                report.files_read += 1
+                yield (item.path, item.rel_path, item.size, item.mtime_ns, project, config, known, hints)
 
     changed_states: dict[str, FileState] = {}
     parsed: dict[str, FileOutcome] = {}
@@ -556,7 +567,7 @@ def _import_root(
             gone = old._replace(
                 state="error", size=-1, mtime_ns=0, content_hash=None, line=None, reason=refused[path], warnings=[]
             )
-        elif path.startswith(under_root) or not os.path.exists(path):
+        elif path.startswith(under_roots) or not os.path.exists(path):
             gone = old._replace(state="missing")
         else:
             continue
@@ -603,6 +614,7 @@ def _import_root(
         winning = parsed.get(winner.path)
         if winning is None:
             # The winner is an unchanged file that was not parsed this run (its rival went away).
+            hints = _hints_for(winner.path, hinted)
             winning = read_one(winner.path, winner.rel_path, winner.size, winner.mtime_ns, project, config, None, hints)
             if winning.record is None:
                 continue
@@ -615,6 +627,11 @@ def _import_root(
     tickets = _collect_problems(ledger, project, merged, found, report)
     written = report.imported + report.updated - written_before
     report.unchanged += max(0, tickets - written)
+
+
+def _hints_for(path: str, hinted: list[tuple[str, ProjectHints]]) -> ProjectHints:
+    """The marker hints of the folder (of this run's) that holds `path`, or none."""
+    return next((hints for top, hints in hinted if (path + os.sep).startswith(os.path.join(top, ""))), NO_HINTS)
 
 
 class _StateSaver:

@@ -271,6 +271,27 @@ def test_changed_reading_settings_read_every_file_again(tmp_path: Path) -> None:
     assert ticket_row(db, "TSK-0002")["skills"] == '["python"]'
 
 
+def test_two_folders_of_one_project_are_read_again_together_and_left_alone_together(tmp_path: Path) -> None:
+    # `import one/tickets two/tickets`: both folders are the project "tickets".
+    one, two, db = tmp_path / "one/tickets", tmp_path / "two/tickets", tmp_path / "l.db"
+    write(one / "TSK-0001.md", dialect_a("TSK-0001"))
+    write(two / "TSK-0002.md", dialect_a("TSK-0002"))
+    write(two / "bad.md", BAD_FILES[1])
+    first = do_import(db, one, two)
+    assert (first.imported, first.tickets, [e["path"] for e in first.errors]) == (2, 2, [str(two / "bad.md")])
+    before = checkpointed_bytes(db)
+    again = do_import(db, one, two, when=LATER)
+    # The project's counts and problems once, not once per folder.
+    assert (again.files_read, again.updated, again.unchanged, again.tickets, len(again.errors)) == (0, 0, 2, 2, 1)
+    assert checkpointed_bytes(db) == before  # nothing changed: nothing written, not even the project's folder
+
+    longer = Config()._replace(effort=EffortConfig(default_hours=6.0))
+    report = do_import(db, one, two, when=LATER, config=longer)
+    # The settings changed for the project: the files of both folders are read again, not only the first's.
+    assert (report.files_read, report.updated) == (3, 2)
+    assert [ticket_row(db, t, "tickets")["estimate_hours"] for t in ("TSK-0001", "TSK-0002")] == [6.0, 6.0]
+
+
 def test_deleted_file_marks_its_ticket_missing_and_never_deletes_it(tmp_path: Path) -> None:
     root, db = tmp_path / "p", tmp_path / "l.db"
     path = write(root / "TSK-0001.md", dialect_a("TSK-0001"))
