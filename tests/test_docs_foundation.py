@@ -10,6 +10,8 @@ from taskdist.config import SECTIONS, EffortConfig, LedgerConfig, LimitsConfig, 
 from taskdist.tickets import normalize as nz
 from tests.conftest import ROOT
 
+FlatSection = EffortConfig | WeightsConfig | LimitsConfig | LedgerConfig
+
 FORMATS = (ROOT / "docs/formats.md").read_text(encoding="utf-8")
 CONFIGURATION = (ROOT / "docs/configuration.md").read_text(encoding="utf-8")
 
@@ -36,7 +38,7 @@ def test_priority_table_lists_every_label_the_code_knows() -> None:
     ("section", "cls"),
     [("effort", EffortConfig), ("weights", WeightsConfig), ("limits", LimitsConfig), ("ledger", LedgerConfig)],
 )
-def test_configuration_documents_each_key_with_its_default(section: str, cls: type) -> None:
+def test_configuration_documents_each_key_with_its_default(section: str, cls: type[FlatSection]) -> None:
     default = cls()
     for name in cls._fields:
         row = table_row(CONFIGURATION, f"`{section}.{name}`")

@@ -85,7 +85,7 @@ def test_cleared_cause_closes_and_disabled_rule_closes_too() -> None:
     state = row(plan_sweep([OVERDUE], [], POLICY, NOW, never)[0], NOW)
     (closed,) = plan_sweep([], [state], POLICY, NOW + timedelta(minutes=1), never)
     assert (closed.action, closed.escalation_id, closed.detail) == ("close", 1, "the cause cleared")
-    off = POLICY._replace(rules=["failed"])
+    off = POLICY._replace(rules=("failed",))
     assert plan_sweep([OVERDUE], [state], off, NOW, never)[0].action == "close"
 
 

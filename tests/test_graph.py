@@ -223,7 +223,7 @@ def test_long_chain_sums_stay_right_past_the_budget(n: int) -> None:
     # 3000 tickets in one chain hold 4.5 M (ticket, dependent) pairs: past the exact budget the
     # path sums take over, and on a chain they are exact too.
     ids = [f"T-{k}" for k in range(n)]
-    deps = [()] + [(ids[k - 1],) for k in range(1, n)]
+    deps: list[tuple[str, ...]] = [()] + [(ids[k - 1],) for k in range(1, n)]
     g = build_graph(["p"] * n, ids, deps, [()] * n, np.zeros(n, dtype=bool))
     (count,), exact = g.downstream_totals([np.ones(n)])
     assert exact == (n * (n - 1) / 2 <= graph_module.EXACT_BUDGET)
@@ -235,7 +235,7 @@ def test_deep_graph_with_a_cycle_at_the_end() -> None:
     # Deeper than the level-by-level pass goes: the node-by-node pass must find the same cycle.
     n = graph_module.MAX_ARRAY_LEVELS + 50
     ids = [f"T-{k}" for k in range(n)]
-    deps = [()] + [(ids[k - 1],) for k in range(1, n)]
+    deps: list[tuple[str, ...]] = [()] + [(ids[k - 1],) for k in range(1, n)]
     deps[n - 3] = (ids[n - 4], ids[n - 1])  # T-(n-3) also waits for the last one: a loop of three
     g = build_graph(["p"] * n, ids, deps, [()] * n, np.zeros(n, dtype=bool))
     assert g.cycles == [[n - 3, n - 2, n - 1]]

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from taskdist.config import Config, EffortConfig, LimitsConfig, SkillsConfig, Source
 from taskdist.importer import ImportFailed, ImportReport, import_sources
 from taskdist.ledger.db import Ledger, open_ledger
-from taskdist.tickets.discover import UNSTATED, Discovery
+from taskdist.tickets.discover import UNSTATED, Discovery, iter_files
 from tests.conftest import NOW, NOW_TEXT, run_cli
 from tests.ledger_tools import dump
 
@@ -460,12 +460,11 @@ def test_a_first_import_walks_without_stat_and_records_what_a_stat_would(
             os.utime(path, ns=(10**18 + number, 10**18 + number))
     # The walk itself: regular files unstated, the pipe stat-ed (and reported, not yielded).
     found = Discovery()
-    walk = importer.iter_files(root, LIMITS, found, stat_files=False)
-    unstated = {f.rel_path: (f.size, f.mtime_ns) for f in walk}
+    unstated = {f.rel_path: (f.size, f.mtime_ns) for f in iter_files(root, LIMITS, found, stat_files=False)}
     assert set(unstated.values()) == {(UNSTATED, UNSTATED)} and "pipe.md" not in unstated and len(unstated) == 4
     assert [Path(p).name for p, _ in found.problems] == ["pipe.md"]
     walked: list[bool] = []
-    real_walk = importer.iter_files
+    real_walk = iter_files
 
     def walk(*args: Any, stat_files: bool = True) -> Any:
         walked.append(stat_files)
@@ -486,9 +485,9 @@ def test_a_first_import_walks_without_stat_and_records_what_a_stat_would(
         recorded = {p: (s, m) for p, s, m in conn.execute("SELECT path, size, mtime_ns FROM files")}
     finally:
         conn.close()
-    for path in ("a/TSK-0001.md", "b/TSK-0001.md", "TSK-0002.md", "bad.md"):
-        info = (root / path).stat()
-        assert recorded[str(root / path)] == (info.st_size, info.st_mtime_ns)
+    for name in ("a/TSK-0001.md", "b/TSK-0001.md", "TSK-0002.md", "bad.md"):
+        info = (root / name).stat()
+        assert recorded[str(root / name)] == (info.st_size, info.st_mtime_ns)
     # The next import of the project stats every file and reads none of them again.
     with ledger_at(tmp_path / "lNone.db") as ledger:
         again = import_sources(ledger, [Source(path=str(root))], Config(), LATER)

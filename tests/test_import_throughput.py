@@ -25,7 +25,7 @@ from taskdist import importer
 from taskdist.config import Config, LimitsConfig, Source
 from taskdist.errors import ParseError
 from taskdist.ledger.db import open_ledger
-from taskdist.ledger.tickets import _dumps, json_string
+from taskdist.ledger.tickets import FileState, _dumps, json_string
 from taskdist.tickets.frontmatter import _Loader, load_yaml, split
 from taskdist.tickets.plainyaml import PlainReader
 from taskdist.timestamps import format_datetime
@@ -305,7 +305,7 @@ def _title(db: Path, ticket_id: str) -> str:
         conn.close()
 
 
-def _reference_winner_key(state: importer.FileState) -> tuple[int, str, str]:
+def _reference_winner_key(state: FileState) -> tuple[int, str, str]:
     """The ranking as first written: one key, the update text inverted character by character."""
     updated = state.updated or ""
     inverted = "".join(chr(0x10FFFF - ord(c)) for c in updated) if updated else "\U0010ffff"
@@ -326,7 +326,7 @@ _STAMPS = st.one_of(st.none(), st.datetimes(timezones=st.just(UTC)).map(format_d
 def test_duplicate_ranking_equals_the_one_key_ranking(files: list[tuple[str, str | None, bool]]) -> None:
     # Winners decide which file's ticket is kept: the three-sort ranking must never differ from the key.
     states = [
-        importer.FileState(f"/{i}/{p}", "p", p, "ticket", "T-1", u, d, 1, 1, None, None, None, [])
+        FileState(f"/{i}/{p}", "p", p, "ticket", "T-1", u, d, 1, 1, None, None, None, [])
         for i, (p, u, d) in enumerate(files)
     ]
     assert importer._ranked(states) == sorted(states, key=_reference_winner_key)

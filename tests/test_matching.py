@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from taskdist.config import MatchingConfig
 from taskdist.factors import required_skills
 from taskdist.learning import OutcomeRecord, learn, neutral
-from taskdist.matching import agent_state, compatibility, distinct_sets, why_not
+from taskdist.matching import Compatibility, agent_state, compatibility, distinct_sets, why_not
 from taskdist.models import Agent
 
 CFG = MatchingConfig()
@@ -50,7 +50,7 @@ def compat_for(
     required: list[tuple[str, ...]],
     learned: dict[str, object] | None = None,
     held: tuple[list[float], list[int]] | None = None,
-):  # type: ignore[no-untyped-def]
+) -> Compatibility:
     hours, tasks = held or ([0.0] * len(roster), [0] * len(roster))
     state = agent_state(roster, learned or {}, np.array(hours), np.array(tasks), CFG)  # type: ignore[arg-type]
     return compatibility(required, state, CFG)

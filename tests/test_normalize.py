@@ -672,7 +672,7 @@ def test_explicit_skill_fields_win_over_tags(key: str) -> None:
 
 
 def test_skills_from_tags_labels_and_ai_context_through_the_map() -> None:
-    config = CONFIG._replace(skills=SkillsConfig(map={"api": ["backend"], "py": ["python"]}, ignore=["bug"]))
+    config = CONFIG._replace(skills=SkillsConfig(map={"api": ["backend"], "py": ["python"]}, ignore=("bug",)))
     t = ticket(
         "issue_id: ISS-1\ntags: [api, bug]\nlabels: [py]\nai_context: [context/requirements, testing]", config=config
     )

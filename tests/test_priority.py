@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from taskdist.config import Config, ConfigError, PriorityConfig, config_from_mapping
+from taskdist.config import Config, PriorityConfig, config_from_mapping
+from taskdist.errors import ConfigError
 from taskdist.explain import explain_row
 from taskdist.factors import FACTORS, signal_value
 from taskdist.models import Kind, Priority, Status
@@ -264,7 +265,7 @@ def test_priority_config_validation() -> None:
         config_from_mapping({"priority": {"urgency_thresholds_days": [3.0, 2.0]}}, Path("."))
     with pytest.raises(ConfigError, match="age_cap"):
         PriorityConfig(age_cap=1.5).check()
-    custom = Config()._replace(priority=PriorityConfig(urgency_thresholds_days=[10.0]))
+    custom = Config()._replace(priority=PriorityConfig(urgency_thresholds_days=(10.0,)))
     s = score([ticket("A", due=NOW + timedelta(days=5), estimate_hours=0.0, created=None)], config=custom)
     assert s.factors[0, U] == 0.0  # one band (0, 10]: 1 - 10/10
 

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from taskdist.config import WorkloadConfig
 from taskdist.models import Agent
-from taskdist.workload import HEALTH_WEIGHTS, Snapshot, Waiting, assess, imbalance_of, trend, utilizations
+from taskdist.workload import HEALTH_WEIGHTS, Snapshot, Waiting, Workload, assess, imbalance_of, trend, utilizations
 from tests.conftest import NOW
 
 CFG = WorkloadConfig()
@@ -27,7 +27,7 @@ def run(
     could: list[int] | None = None,
     waiting: Waiting | None = None,
     history: list[Snapshot] | None = None,
-):  # type: ignore[no-untyped-def]
+) -> Workload:
     return assess(
         agents,
         np.array(hours, dtype=np.float64),
