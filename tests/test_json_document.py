@@ -21,6 +21,10 @@ class Level(enum.IntEnum):
     HIGH = 3
 
 
+class Mixed(str, enum.Enum):  # noqa: UP042  (the point: str() is "Mixed.LOW", not its value)
+    LOW = "low"
+
+
 # Text with the characters safe() rewrites: C0 controls, tab, newline, DEL, C1 (CSI), and non-ASCII.
 TEXT = st.text(st.sampled_from(["a", " ", "é", "日", "\x1b", "\t", "\n", "\r", "\x7f", "\x9b", '"', "\\", "\u2028"]))
 SCALARS = st.one_of(
@@ -29,7 +33,7 @@ SCALARS = st.one_of(
     st.integers(min_value=-(10**30), max_value=10**30),
     st.floats(allow_nan=True, allow_infinity=True),
     TEXT,
-    st.sampled_from([Colour.RED, Level.HIGH, datetime(2026, 11, 22, 9, 0, tzinfo=UTC)]),
+    st.sampled_from([Colour.RED, Level.HIGH, Mixed.LOW, datetime(2026, 11, 22, 9, 0, tzinfo=UTC)]),
 )
 KEYS = st.one_of(TEXT, st.integers(), st.none(), st.booleans(), st.floats(allow_nan=False))
 VALUES = st.recursive(

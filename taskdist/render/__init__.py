@@ -70,7 +70,8 @@ _quote = json.encoder.encode_basestring_ascii  # json's C quoting
 def _put_json(value: Any, parts: list[str], newline: str) -> None:
     # json.dumps's order of checks: str, None, True, False, int, float, list/tuple, dict, then default.
     if isinstance(value, str):
-        parts.append(_quote(value if value.isprintable() else safe(value, single_line=False)))
+        text = value if value.__class__ is str else str(value)  # as safe_json: a str subclass by its str()
+        parts.append(_quote(text if text.isprintable() else safe(text, single_line=False)))
     elif value is None:
         parts.append("null")
     elif value is True:
