@@ -398,10 +398,10 @@ def import_sources(
         settings = config.reader_settings()
         # Folders that make one project (`import one/tickets two/tickets`) are imported together: its
         # settings check, missing files, problems and counts are the project's, not each folder's.
-        roots_of: dict[str, list[str]] = {}
+        roots_of: dict[str, dict[str, str]] = {}  # project -> {real path: path as given}
         for source in source_list:
-            roots_of.setdefault(project_for(source), []).append(source.path)
-        for project, roots in roots_of.items():
+            roots_of.setdefault(project_for(source), {}).setdefault(os.path.realpath(source.path), source.path)
+        for project, roots in ((p, list(r.values())) for p, r in roots_of.items()):
             _import_project(ledger, roots, project, config, settings, now, report, progress)
             report.projects.append(project)
         store.restore_indexes(ledger, deferred)

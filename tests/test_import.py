@@ -271,7 +271,9 @@ def test_changed_reading_settings_read_every_file_again(tmp_path: Path) -> None:
     assert ticket_row(db, "TSK-0002")["skills"] == '["python"]'
 
 
-def test_two_folders_of_one_project_are_read_again_together_and_left_alone_together(tmp_path: Path) -> None:
+def test_two_folders_of_one_project_are_read_again_together_and_left_alone_together(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # `import one/tickets two/tickets`: both folders are the project "tickets".
     one, two, db = tmp_path / "one/tickets", tmp_path / "two/tickets", tmp_path / "l.db"
     write(one / "TSK-0001.md", dialect_a("TSK-0001"))
@@ -284,6 +286,11 @@ def test_two_folders_of_one_project_are_read_again_together_and_left_alone_toget
     # The project's counts and problems once, not once per folder.
     assert (again.files_read, again.updated, again.unchanged, again.tickets, len(again.errors)) == (0, 0, 2, 2, 1)
     assert checkpointed_bytes(db) == before  # nothing changed: nothing written, not even the project's folder
+
+    # The same folder named twice (by its absolute and its relative path) is read once.
+    monkeypatch.chdir(tmp_path)
+    twice = do_import(tmp_path / "twice.db", one, Path("one/tickets"))
+    assert (twice.files_read, twice.imported, len(twice.errors)) == (1, 1, 0)
 
     longer = Config()._replace(effort=EffortConfig(default_hours=6.0))
     report = do_import(db, one, two, when=LATER, config=longer)
