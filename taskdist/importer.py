@@ -356,12 +356,11 @@ def _demoted_folder(folder: str) -> bool:
     return any(_DEMOTED_FOLDER.search(part) for part in folder.split("/") if part)
 
 
-def project_for(source: Source) -> str:
-    """The project name: as configured, else the import folder's name."""
+def project_for(source: Source, real_path: str) -> str:
+    """The project name: as configured, else the import folder's name (`real_path`: the source's, resolved)."""
     if source.project:
         return source.project
-    path = os.path.realpath(source.path)
-    return os.path.basename(os.path.dirname(path) if os.path.isfile(path) else path) or "default"
+    return os.path.basename(os.path.dirname(real_path) if os.path.isfile(real_path) else real_path) or "default"
 
 
 def import_sources(
@@ -400,8 +399,9 @@ def import_sources(
         # settings check, missing files, problems and counts are the project's, not each folder's.
         roots_of: dict[str, dict[str, str]] = {}  # project -> {real path: path as given}
         for source in source_list:
-            roots_of.setdefault(project_for(source), {}).setdefault(os.path.realpath(source.path), source.path)
-        for project, roots in ((p, list(r.values())) for p, r in roots_of.items()):
+            real = os.path.realpath(source.path)
+            roots_of.setdefault(project_for(source, real), {}).setdefault(real, source.path)
+        for project, roots in roots_of.items():
             _import_project(ledger, roots, project, config, settings, now, report, progress)
             report.projects.append(project)
         store.restore_indexes(ledger, deferred)
@@ -440,7 +440,7 @@ def check_request(sources: list[Source], roster: str | os.PathLike[str] | None) 
 
 def _import_project(
     ledger: Ledger,
-    roots: list[str],
+    roots: dict[str, str],
     project: str,
     config: Config,
     settings: str,
@@ -448,19 +448,19 @@ def _import_project(
     report: ImportReport,
     progress: Progress | None,
 ) -> None:
-    """Import the folders of `project` (usually one); `settings` are `config.reader_settings()`,
-    computed once per import."""
+    """Import the folders of `project` (usually one; `roots` maps each one's real path to the path as
+    given); `settings` are `config.reader_settings()`, computed once per import."""
     stamp = format_datetime(now) or ""
     written_before = report.imported + report.updated
     hinted: list[tuple[str, ProjectHints]] = []  # each folder with its own project marker's hints
-    for root in roots:
+    for root in roots.values():
         hints, marker_problem = load_hints(root, config.limits)
         hinted.append((os.path.abspath(root), hints))
         if marker_problem:
             path, reason = marker_problem
             report.warnings.append({"path": path, "line": None, "reason": reason, "project": project})
     states = store.file_states(ledger, project)
-    root_text = os.path.realpath(roots[0])  # the folder recorded for the project: the first named
+    root_text = next(iter(roots))  # the folder recorded for the project: the first named
     known_project = store.project_record(ledger, project)
     # Settings that shape what a file reads as changed since the last import: read every file again.
     reread_all = known_project is not None and known_project[1] != settings
