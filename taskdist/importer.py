@@ -452,10 +452,11 @@ def _import_project(
     given); `settings` are `config.reader_settings()`, computed once per import."""
     stamp = format_datetime(now) or ""
     written_before = report.imported + report.updated
-    hinted: list[tuple[str, ProjectHints]] = []  # each folder with its own project marker's hints
+    # Each folder (as `/its/path/`, the prefix of everything under it) with its project marker's hints.
+    hinted: list[tuple[str, ProjectHints]] = []
     for root in roots.values():
         hints, marker_problem = load_hints(root, config.limits)
-        hinted.append((os.path.abspath(root), hints))
+        hinted.append((os.path.join(os.path.abspath(root), ""), hints))
         if marker_problem:
             path, reason = marker_problem
             report.warnings.append({"path": path, "line": None, "reason": reason, "project": project})
@@ -467,7 +468,7 @@ def _import_project(
     if known_project != (root_text, settings):
         store.record_project(ledger, project, root_text, settings, stamp)
     # Files the project holds from another folder are only "missing" when they are really gone.
-    under_roots = tuple(os.path.join(top, "") for top, _hints in hinted)
+    under_roots = tuple(top for top, _hints in hinted)
 
     found = Discovery()
     seen: set[str] = set()
@@ -631,7 +632,7 @@ def _import_project(
 
 def _hints_for(path: str, hinted: list[tuple[str, ProjectHints]]) -> ProjectHints:
     """The marker hints of the folder (of this run's) that holds `path`, or none."""
-    return next((hints for top, hints in hinted if (path + os.sep).startswith(os.path.join(top, ""))), NO_HINTS)
+    return next((hints for top, hints in hinted if (path + os.sep).startswith(top)), NO_HINTS)
 
 
 class _StateSaver:

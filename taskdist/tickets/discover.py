@@ -70,15 +70,6 @@ def _undecodable(name: str) -> bool:
     return False
 
 
-def discover(root: str | os.PathLike[str], limits: LimitsConfig) -> Discovery:
-    """Every markdown file under `root` (or `root` itself when it is a file), sorted by path."""
-    found = Discovery()
-    for _ in iter_files(root, limits, found):
-        pass
-    found.files.sort(key=lambda f: f.path)
-    return found
-
-
 def iter_files(
     root: str | os.PathLike[str], limits: LimitsConfig, found: Discovery, *, stat_files: bool = True
 ) -> Iterator[FoundFile]:

@@ -17,30 +17,21 @@ from taskdist.config import EffortConfig
 from taskdist.models import Effort, Priority, Status
 
 _Read = TypeVar("_Read")
-_REMEMBERED = 4096  # distinct texts per normaliser; forgotten all at once past that
+_REMEMBERED = 4096  # distinct texts per normaliser, the most recently used
 
 
 def _remember_text(read: Callable[[Any], _Read]) -> Callable[[Any], _Read]:
-    """`read`, with its answers for text values remembered.
+    """`read`, with its answers for text values remembered (only text: lists and dicts are not
+    hashable, and `1`, `1.0` and `True` would share one answer).
 
     Statuses, priorities, assignees and referenced ids recur across thousands of files; each answer
     depends on the text alone and is immutable (an enum member, text or None), so it can be shared.
     """
-    known: dict[str, _Read] = {}
+    cached = functools.lru_cache(maxsize=_REMEMBERED)(read)
 
     @functools.wraps(read)
     def remembered(value: Any) -> _Read:
-        if type(value) is not str:
-            return read(value)
-        try:
-            return known[value]
-        except KeyError:
-            pass
-        answer = read(value)
-        if len(known) >= _REMEMBERED:
-            known.clear()
-        known[value] = answer
-        return answer
+        return cached(value) if type(value) is str else read(value)
 
     return remembered
 
