@@ -10,7 +10,6 @@ beyond "a number at least 0" check them in `check()`, which the loader calls.
 
 from __future__ import annotations
 
-import json
 import os
 from itertools import pairwise
 
@@ -335,8 +334,8 @@ class Config(NamedTuple):
 
         A change to them makes the next import parse every file again, even those whose bytes did not change.
         """
-        data = {"effort": _plain(self.effort), "skills": _plain(self.skills), "limits": _plain(self.limits)}
-        return json.dumps(data, sort_keys=True)
+        sections = {"effort": self.effort, "skills": self.skills, "limits": self.limits}
+        return settings_text({name: _plain(section) for name, section in sections.items()})
 
     def digest(self) -> str:
         """A short hash of the effective settings, recorded with every run."""
@@ -344,9 +343,27 @@ class Config(NamedTuple):
         data.pop("base_dir", None)
         data.pop("path", None)
         import hashlib  # only writing commands record the digest; OpenSSL's loading is not free
+        import json  # nor json's decoder, which loads `re` (see taskdist.json_quote)
 
         blob = json.dumps(data, sort_keys=True, default=str).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def settings_text(data: Any) -> str:
+    """Plain data (dicts, lists, text, numbers, booleans, None) as canonical text: `repr` with every
+    dict's keys sorted, so that the order keys are written in does not count as a change.
+
+    Not JSON: `json` loads `re` and `enum` with it (about 4.5 ms), and every import compares this text.
+    """
+    return repr(_sorted_keys(data))
+
+
+def _sorted_keys(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _sorted_keys(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted_keys(item) for item in value]
+    return value
 
 
 def _plain(value: Any) -> Any:
@@ -707,6 +724,8 @@ matching:
 
 def default_config_text(sources: list[str], roster: str | None) -> str:
     """The commented `taskdist.yaml` that `taskdist init` writes."""
+    import json  # a JSON string is a YAML string (see taskdist.json_quote for why not at module level)
+
     lines = "\n".join(f"  - {json.dumps(s)}" for s in sources) if sources else "  []"
     if not sources:
         lines = "  # - tasks"

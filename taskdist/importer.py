@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import functools
 import itertools
-import json
 import os
-import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
@@ -37,7 +35,7 @@ if TYPE_CHECKING:
 
 # Parsing in worker processes pays off only past a few hundred files (process start-up ~50 ms).
 PARALLEL_THRESHOLD = 400
-_DEMOTED_FOLDER = re.compile(r"(archive|backup|^bak$|^bad$|^old$|trash|deprecated|obsolete|^broken$)", re.IGNORECASE)
+_DEMOTED_FOLDER = r"(archive|backup|^bak$|^bad$|^old$|trash|deprecated|obsolete|^broken$)"  # any case
 _DOC_NAMES = frozenset(
     {
         "readme",
@@ -215,11 +213,12 @@ def read_one(
 
 # Failures that can clear without the file's size or mtime changing: a permission fixed by chmod, a
 # link repaired, a limit raised in taskdist.yaml. Such files are read again on every run.
-_RETRY = re.compile(r"^(permission denied|cannot read|symbolic link|not a regular file)|\(limits\.")
+_RETRY_REASONS = ("permission denied", "cannot read", "symbolic link", "not a regular file")
 
 
 def _retry(reason: str | None) -> bool:
-    return reason is not None and _RETRY.search(reason) is not None
+    # String methods: a re-import that reads nothing asks this of every failed file, and must not load `re`.
+    return reason is not None and (reason.startswith(_RETRY_REASONS) or "(limits." in reason)
 
 
 # What a worker sends back for one file: FileOutcome's fields as a tuple, the record as a plain tuple
@@ -353,7 +352,9 @@ def _demoted(rel_path: str) -> bool:
 @functools.lru_cache(maxsize=4096)
 def _demoted_folder(folder: str) -> bool:
     # Cached: the files of one folder share the answer (100,000 files sit in a few hundred folders).
-    return any(_DEMOTED_FOLDER.search(part) for part in folder.split("/") if part)
+    import re  # only for files read: a re-import that reads nothing must not load it (with enum, 3 ms)
+
+    return any(re.search(_DEMOTED_FOLDER, part, re.IGNORECASE) for part in folder.split("/") if part)
 
 
 def project_for(source: Source, real_path: str) -> str:
@@ -719,7 +720,7 @@ def _store_winner(
         data["changes"] = {c: [old_row.get(c), new_row.get(c)] for c in changed if c in new_row}
         if "frontmatter" in changed and old_text is not None:
             data["keys"] = _changed_keys(old_text["frontmatter"], new_text["frontmatter"])
-    writes.event(stamp, event, record.project, record.id, json.dumps(data, sort_keys=True))
+    writes.event(stamp, event, record.project, record.id, _event_data(data))
 
 
 def _log_imported(
@@ -732,8 +733,17 @@ def _log_imported(
         log.event(stamp, "imported", project, ticket_id, '{"path": ' + store.json_string(path) + "}")
 
 
+def _event_data(data: dict[str, Any]) -> str:
+    """An event's data as the log keeps it: `json.dumps(data, sort_keys=True)`."""
+    import json  # not at module level: a re-import that writes nothing must not load it (see taskdist.json_quote)
+
+    return json.dumps(data, sort_keys=True)
+
+
 def _changed_keys(old: str, new: str) -> list[str]:
     """The frontmatter keys whose values differ between two stored (JSON) versions."""
+    import json
+
     before, after = json.loads(old), json.loads(new)
     return sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
 
@@ -770,12 +780,12 @@ def _flag_lost(
         if old_row["read_error"] == reason:
             return
         writes.flag(project, ticket_id, missing=False, read_error=reason)
-        writes.event(stamp, "read_error", project, ticket_id, json.dumps({"reason": reason}, sort_keys=True))
+        writes.event(stamp, "read_error", project, ticket_id, _event_data({"reason": reason}))
     else:
         if old_row["missing"]:
             return
         writes.flag(project, ticket_id, missing=True, read_error=None)
-        writes.event(stamp, "missing", project, ticket_id, json.dumps({"path": old_row["path"]}, sort_keys=True))
+        writes.event(stamp, "missing", project, ticket_id, _event_data({"path": old_row["path"]}))
         report.missing += 1
 
 

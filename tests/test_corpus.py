@@ -148,6 +148,10 @@ def test_ai_trackdown_corpus_imports_one_ticket_per_id(corpus: Path, tmp_path: P
     assert (again.imported, again.updated, again.files_read) == (0, 0, 0)
     assert again.unchanged == total
     assert event_count(db) == events
+    # Every problem is listed again, in the same words and order (warnings come back from the ledger).
+    listed = ("errors", "warnings", "duplicates", "skipped")
+    assert [getattr(again, k) for k in listed] == [getattr(report, k) for k in listed]
+    assert len(report.warnings) > 10
 
 
 def test_other_formats_import_with_reasons_for_the_rest(corpus: Path, tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ and the exit codes of the command.
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import sqlite3
@@ -269,6 +270,42 @@ def test_changed_reading_settings_read_every_file_again(tmp_path: Path) -> None:
     report = do_import(db, root, when=LATER, config=remapped)
     assert (report.files_read, report.updated) == (2, 1)
     assert ticket_row(db, "TSK-0002")["skills"] == '["python"]'
+
+
+def test_reading_settings_text_ignores_key_order_and_tells_values_apart() -> None:
+    from taskdist.config import settings_text
+
+    assert settings_text({"b": 1.0, "a": {"y": [2, "x"], "x": None}}) == settings_text(
+        {"a": {"x": None, "y": [2, "x"]}, "b": 1.0}
+    )
+    assert (
+        len({settings_text(v) for v in ({"a": 1}, {"a": 1.0}, {"a": "1"}, {"a": True}, {"a": [1]}, {"a": None})}) == 6
+    )
+    assert Config().reader_settings() != Config()._replace(limits=LimitsConfig(max_files=10)).reader_settings()
+
+
+def test_a_ledger_that_recorded_its_settings_as_json_is_migrated_and_reads_nothing_again(tmp_path: Path) -> None:
+    # Migration 0007: before it, each project's reading settings were recorded as sorted JSON.
+    from taskdist.ledger.db import MIGRATIONS
+
+    root, db = tmp_path / "p", tmp_path / "l.db"
+    write(root / "TSK-0001.md", dialect_a("TSK-0001"))
+    do_import(db, root)
+    conn = sqlite3.connect(db)
+    try:
+        (text,) = conn.execute("SELECT reader_settings FROM projects").fetchone()
+        assert text == Config().reader_settings()
+        as_json = json.dumps(ast.literal_eval(text), sort_keys=True)  # the text is a repr of plain data
+        with conn:
+            conn.execute("UPDATE projects SET reader_settings = ?", (as_json,))
+            conn.execute("DELETE FROM _sqlite_migrations WHERE name = ?", (MIGRATIONS[-1],))
+    finally:
+        conn.close()
+    with ledger_at(db) as ledger:  # opening applies the migration again
+        (migrated,) = ledger.conn.execute("SELECT reader_settings FROM projects").fetchone()
+    assert migrated == text
+    again = do_import(db, root, when=LATER)
+    assert (again.files_read, again.updated, again.unchanged) == (0, 0, 1)
 
 
 def test_two_folders_of_one_project_are_read_again_together_and_left_alone_together(

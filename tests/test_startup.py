@@ -5,6 +5,7 @@ Timings are checked by `make bench`; these tests pin the structure that keeps st
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import subprocess
 import sys
@@ -12,6 +13,8 @@ from pathlib import Path
 
 import pytest
 import typer.main
+from hypothesis import given
+from hypothesis import strategies as st
 from typer.core import TyperCommand, TyperGroup
 
 from taskdist.cli.commands import app, app_for
@@ -161,10 +164,35 @@ def test_a_failure_after_writes_rolls_all_of_them_back(tmp_path: Path) -> None:
         ("REPLACE INTO projects VALUES (1, 2, 3)", False),
         ("WITH x AS (SELECT 1) INSERT INTO t SELECT * FROM x", False),
         ("CREATE TABLE t (a)", False),
+        ("SELECTED", False),  # a whole word only
+        ("SELECT_x", False),
+        ("select(1)", True),
+        ("EXPLAIN QUERY PLAN DELETE FROM files", True),  # explains it, does not run it
+        ("VALUES (1)", True),
+        ("\n\tPRAGMA main.page_size ; \n", True),
+        ("PRAGMA page_size;;", False),
+        ("PRAGMA ;", False),
+        ("PRAGMA", False),
+        ("PRAGMAuser_version", False),
+        ("PRAGMA a b", False),
+        ("", False),
     ],
 )
 def test_statements_that_may_write_are_recognised(sql: str, reads: bool) -> None:
-    assert bool(ledger_db._READ_ONLY.match(sql)) is reads
+    assert ledger_db.read_only(sql) is reads
+
+
+# What `read_only` replaced (string methods now: a re-import must not load `re`), as the reference.
+_READ_ONLY_PATTERN = re.compile(r"\s*(?:SELECT|VALUES|EXPLAIN)\b|\s*PRAGMA\s+[\w.]+\s*;?\s*$", re.IGNORECASE)
+_SQL_WORDS = st.sampled_from(["SELECT", "select", "VALUES", "Explain", "PRAGMA", "pragma", "user_version", "main."])
+
+
+@given(
+    st.lists(st.one_of(_SQL_WORDS, st.sampled_from([" ", "\t", "\n", ";", "(", "1", "x", "_", "=", "."])), max_size=8)
+)
+def test_read_only_reads_statements_as_the_regular_expression_did(pieces: list[str]) -> None:
+    sql = "".join(pieces)
+    assert ledger_db.read_only(sql) is bool(_READ_ONLY_PATTERN.match(sql)), sql
 
 
 def test_a_one_command_app_builds_that_command_exactly_as_the_whole_app() -> None:

@@ -294,3 +294,19 @@ def keep_on_rewrite(db: Database) -> None:
     for name, sql in rows:
         db.execute(f"DROP TRIGGER {name}")
         db.execute(sql.replace("AFTER INSERT ON tickets", "AFTER UPDATE OF imported_at ON tickets", 1))
+
+
+@migrations(name="0007_settings_text")
+def settings_text(db: Database) -> None:
+    """Each project's recorded reading settings rewritten from JSON to `config.settings_text`.
+
+    The same settings, in the text the import now compares (it no longer loads `json` for it): without
+    this, the first import after the upgrade would read every file again for nothing.
+    """
+    import json
+
+    from taskdist.config import settings_text as canonical
+
+    rows = db.execute("SELECT name, reader_settings FROM projects WHERE reader_settings IS NOT NULL").fetchall()
+    for name, text in rows:
+        db.execute("UPDATE projects SET reader_settings = ? WHERE name = ?", [canonical(json.loads(text)), name])

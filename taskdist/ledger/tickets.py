@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Iterator
 
+from taskdist.json_quote import quote_ascii
 from taskdist.ledger.db import Ledger
 from taskdist.timestamps import format_datetime, parse_stored_datetime
 from taskdist.typing_free import TYPE_CHECKING, NamedTuple
@@ -70,26 +70,37 @@ class FileState(NamedTuple):
 
 
 # One encoder for every stored JSON value: `json.dumps` with options builds a new encoder per call,
-# and so does `JSONEncoder.encode` (its C part, a third of each call): the C part is built once here.
+# and so does `JSONEncoder.encode` (its C part, a third of each call): the C part is built once, on
+# first use (importing json costs a re-import that writes nothing 4.5 ms: see taskdist.json_quote).
 # Without the circular-reference check: every value stored is a tree (parsed YAML made JSON-safe,
 # or lists and dicts of our own).
-_ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False)
-_MAKE_C_ENCODER = getattr(json.encoder, "c_make_encoder", None)  # None without the C accelerator
-_C_ENCODE = (
-    None
-    if _MAKE_C_ENCODER is None
-    else _MAKE_C_ENCODER(None, _ENCODER.default, json.encoder.encode_basestring, None, ": ", ", ", True, False, True)
-)
+_ENCODER: Any = None  # json.JSONEncoder(sort_keys=True, ensure_ascii=False), once built
+_C_ENCODE: Any = None  # its C part, or None without the C accelerator
+
+
+def _build_encoders() -> None:
+    global _ENCODER, _C_ENCODE
+    import json
+
+    encoder = json.JSONEncoder(sort_keys=True, ensure_ascii=False)
+    make_c_encoder = getattr(json.encoder, "c_make_encoder", None)
+    if make_c_encoder is not None:
+        _C_ENCODE = make_c_encoder(
+            None, encoder.default, json.encoder.encode_basestring, None, ": ", ", ", True, False, True
+        )
+    _ENCODER = encoder
 
 
 def _dumps(value: Any) -> str:
     """`json.dumps(value, sort_keys=True, ensure_ascii=False)`, faster."""
+    if _ENCODER is None:
+        _build_encoders()
     if type(value) is list or type(value) is dict:
         if not value:
             return "[]" if type(value) is list else "{}"
         if _C_ENCODE is not None:
             return "".join(_C_ENCODE(value, 0))
-    return _ENCODER.encode(value)
+    return _ENCODER.encode(value)  # type: ignore[no-any-return]
 
 
 def ticket_values(ticket: Ticket) -> tuple[Any, ...]:
@@ -164,7 +175,9 @@ def record_of(ticket: Ticket) -> TicketRecord:
 
 def ticket_from_row(row: dict[str, Any], text: dict[str, Any] | None = None) -> Ticket:
     """Rebuild a `Ticket` from a `tickets` row (and optionally its `ticket_text` row)."""
-    from taskdist.models import Kind, Priority, Status, Ticket  # not needed by a re-import that reads nothing
+    import json  # the models and json's decoder: not needed by a re-import that reads nothing
+
+    from taskdist.models import Kind, Priority, Status, Ticket
 
     return Ticket(
         project=row["project"],
@@ -206,16 +219,23 @@ def file_states(ledger: Ledger, project: str) -> dict[str, FileState]:
     """Every source file the ledger knows for `project`, by absolute path."""
     cursor = ledger.conn.execute(
         "SELECT path, project, rel_path, state, ticket_id, updated, demoted, size, mtime_ns, content_hash, "
-        "reason, line, warnings FROM files WHERE project = ?",
+        "reason, line, warnings <> '[]' FROM files WHERE project = ?",
         (project,),
     )
     states = {}
+    warned = False
     for r in cursor:
-        # Almost every file has no warning: skip json.loads for "[]" (a third of a warm 100k re-import).
-        warnings = [] if r[12] == "[]" else json.loads(r[12])
-        states[r[0]] = FileState(
-            r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), r[7], r[8], r[9], r[10], r[11], warnings
-        )
+        states[r[0]] = FileState(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), r[7], r[8], r[9], r[10], r[11], [])
+        warned = warned or bool(r[12])
+    if warned:
+        # Almost every file has no warning. Those that have are decoded by SQLite's JSON functions: json's
+        # decoder would cost a re-import that reads nothing 4.5 ms of imports (see taskdist.json_quote).
+        for path, warning in ledger.conn.execute(
+            "SELECT f.path, w.value FROM files AS f, json_each(f.warnings) AS w "
+            "WHERE f.project = ? AND f.warnings <> '[]' ORDER BY f.path, w.key",
+            (project,),
+        ):
+            states[path].warnings.append(warning)
     return states
 
 
@@ -333,7 +353,7 @@ class TicketWrites:
 
 
 # `json.dumps(text)` for a str, exactly: json's own C quoting, without the encoder object around it.
-json_string: Callable[[str], str] = json.encoder.encode_basestring_ascii
+json_string: Callable[[str], str] = quote_ascii
 
 
 def log_imported(ledger: Ledger, project: str, at: str) -> None:

@@ -9,12 +9,11 @@ neither style nor control the terminal.
 from __future__ import annotations
 
 import io
-import json
 import os
-import re
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
+from taskdist.json_quote import quote_ascii as _quote
 from taskdist.typing_free import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -27,8 +26,9 @@ FORMATS = ("table", "json", "csv")
 # The styles of the plain-line reports, as SGR parameters; the colours among them drop under NO_COLOR.
 _SGR = {"bold": "1", "dim": "2", "red": "31", "yellow": "33"}
 _COLOURS = frozenset({"red", "yellow"})
-# C0 controls except tab/newline, DEL, and C1 controls (0x80-0x9f: CSI, OSC... in 8-bit form).
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# C0 controls except tab/newline, DEL, and C1 controls (0x80-0x9f: CSI, OSC... in 8-bit form), each
+# to its visible `\xNN` (a translation table, not a regular expression: `re` stays out of a re-import).
+_CONTROL_ESCAPES = {code: f"\\x{code:02x}" for code in (*range(0x09), *range(0x0B, 0x20), *range(0x7F, 0xA0))}
 
 
 def safe(value: Any, *, single_line: bool = True) -> str:
@@ -36,7 +36,7 @@ def safe(value: Any, *, single_line: bool = True) -> str:
     text = "" if value is None else str(value)
     if text.isprintable():  # no control character at all (nor tab or newline): the usual case, in C
         return text
-    text = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    text = text.translate(_CONTROL_ESCAPES)
     if single_line:
         text = text.replace("\r", " ").replace("\n", " ").replace("\t", " ")
     return text
@@ -62,9 +62,6 @@ def json_document(value: Any) -> str:
     parts: list[str] = []
     _put_json(value, parts, "\n")
     return "".join(parts)
-
-
-_quote = json.encoder.encode_basestring_ascii  # json's C quoting
 
 
 def _put_json(value: Any, parts: list[str], newline: str) -> None:
@@ -226,6 +223,8 @@ def _csv_cell(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return ";".join(safe(v) for v in value)
     if isinstance(value, dict):
+        import json  # only CSV cells need it: a re-import's report must not load json's decoder
+
         return json.dumps(safe_json(value), sort_keys=True)
     if isinstance(value, float):
         return f"{value:.6g}"
