@@ -277,8 +277,7 @@ def _read_all(jobs: Iterable[Job], progress: Progress | None) -> Iterator[FileOu
     """
     pending = iter(jobs)
     first = list(itertools.islice(pending, PARALLEL_THRESHOLD))
-    workers = min(2, os.cpu_count() or 1)
-    if len(first) < PARALLEL_THRESHOLD or workers < 2:
+    if len(first) < PARALLEL_THRESHOLD or (workers := min(2, os.cpu_count() or 1)) < 2:
         everything = first + list(pending)
         total = len(everything)
         for index, job in enumerate(everything):

@@ -43,10 +43,19 @@ def _date(value: Any) -> str:
 
 def shown_path(path: str | None, base: str | os.PathLike[str] | None) -> str | None:
     """A path as people and scripts use it: relative to `base` (the current folder) when under it."""
-    if not path or base is None:
-        return path
-    prefix = os.path.join(base, "")
-    return path[len(prefix) :] if path.startswith(prefix) else path
+    return shown_paths(base)(path)
+
+
+def shown_paths(base: str | os.PathLike[str] | None) -> Callable[[str | None], str | None]:
+    """`shown_path` with `base` fixed, its prefix worked out once (an import report shows a thousand paths)."""
+    prefix = None if base is None else os.path.join(base, "")
+
+    def shown(path: str | None) -> str | None:
+        if not path or prefix is None:
+            return path
+        return path[len(prefix) :] if path.startswith(prefix) else path
+
+    return shown
 
 
 @contextmanager
@@ -89,11 +98,11 @@ def import_progress(out: Output, enabled: bool) -> Iterator[Callable[[int, int],
 
 def _relative_report(data: dict[str, Any], base: str | os.PathLike[str] | None) -> dict[str, Any]:
     """The report with every file path (errors, warnings, skipped, duplicates) shown relative to `base`."""
+    shown = shown_paths(base)
     for kind in ("errors", "warnings", "skipped"):
-        data[kind] = [{**item, "path": shown_path(item["path"], base)} for item in data[kind]]
+        data[kind] = [{**item, "path": shown(item["path"])} for item in data[kind]]
     data["duplicates"] = [
-        {**dup, "kept": shown_path(dup["kept"], base), "dropped": [shown_path(p, base) for p in dup["dropped"]]}
-        for dup in data["duplicates"]
+        {**dup, "kept": shown(dup["kept"]), "dropped": [shown(p) for p in dup["dropped"]]} for dup in data["duplicates"]
     ]
     return data
 
