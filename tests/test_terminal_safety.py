@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from taskdist.render import safe
 from tests.conftest import NOW_TEXT, ROOT
@@ -393,3 +395,15 @@ def test_error_line_shows_a_hostile_argument_literally(hostile: Hostile, args: t
     plain = assert_terminal_safe(result.stderr)
     assert assert_terminal_safe(result.stdout) == ""
     assert "[bold red]MARK[/]" in plain and "\\x1b" in plain
+
+
+# What `safe` did with a regular expression before it became a translation table (re stays out of a
+# re-import), as the reference: every C0 control but tab and newline, DEL and C1, as visible \\xNN.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=0x2FF)))
+def test_safe_shows_exactly_the_control_characters_as_escapes(text: str) -> None:
+    expected = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    assert safe(text, single_line=False) == expected
+    assert safe(text) == expected.replace("\r", " ").replace("\n", " ").replace("\t", " ")
