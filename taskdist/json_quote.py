@@ -2,9 +2,9 @@
 
 Importing `json` loads its decoder, and the decoder loads `re` (with `enum`): about 4.5 ms, close to
 a tenth of a re-import that finds nothing to do. Such a re-import writes JSON (its `--format json`
-report) but never reads any, so the modules on its path quote strings with json's own C function,
-taken from the accelerator module json itself takes it from, and import `json` only where they
-decode or encode whole documents.
+report) but reads none, so the modules on its path quote strings with json's own C function, from
+`_json`, the accelerator module `json.encoder` takes it from; they import `json` only inside the
+functions that decode or encode whole documents.
 """
 
 from __future__ import annotations
