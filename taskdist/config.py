@@ -367,7 +367,7 @@ def _sorted_keys(value: Any) -> Any:
 
 
 def _plain(value: Any) -> Any:
-    """A section tree as plain dicts and lists (for the digest)."""
+    """A section tree as plain dicts and lists (for the digest and the reading-settings text)."""
     if hasattr(value, "_asdict"):
         return {name: _plain(item) for name, item in value._asdict().items()}
     if isinstance(value, (list, tuple)):

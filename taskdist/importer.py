@@ -20,6 +20,7 @@ from operator import attrgetter
 from taskdist.config import Config, Source
 from taskdist.errors import NothingImported, ParseError, UsageError
 from taskdist.gc_pause import paused_gc
+from taskdist.json_quote import quote_ascii
 from taskdist.ledger import tickets as store
 from taskdist.ledger.db import Ledger
 from taskdist.ledger.tickets import FileState, TicketRecord, TicketWrites
@@ -729,7 +730,7 @@ def _log_imported(
     report.imported += 1
     if log is not None:
         # What `json.dumps({"path": ...}, sort_keys=True)` gives, without a dict and an encoder per ticket.
-        log.event(stamp, "imported", project, ticket_id, '{"path": ' + store.json_string(path) + "}")
+        log.event(stamp, "imported", project, ticket_id, '{"path": ' + quote_ascii(path) + "}")
 
 
 def _event_data(data: dict[str, Any]) -> str:

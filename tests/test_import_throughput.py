@@ -24,8 +24,9 @@ from hypothesis import strategies as st
 from taskdist import importer
 from taskdist.config import Config, LimitsConfig, Source
 from taskdist.errors import ParseError
+from taskdist.json_quote import quote_ascii
 from taskdist.ledger.db import open_ledger
-from taskdist.ledger.tickets import FileState, _dumps, json_string
+from taskdist.ledger.tickets import FileState, _dumps
 from taskdist.tickets.frontmatter import _Loader, load_yaml, split
 from taskdist.tickets.plainyaml import PlainReader
 from taskdist.timestamps import format_datetime
@@ -177,8 +178,8 @@ def test_stored_json_is_what_json_dumps_gives(value: Any) -> None:
 
 @given(st.text())
 @example('é\ud800"\\\x00\u2028 back\\slash')
-def test_json_string_is_what_json_dumps_gives_for_text(text: str) -> None:
-    assert json_string(text) == json.dumps(text)
+def test_quote_ascii_is_what_json_dumps_gives_for_text(text: str) -> None:
+    assert quote_ascii(text) == json.dumps(text)
 
 
 def test_plain_reader_takes_the_usual_frontmatter() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from taskdist.json_quote import quote_ascii
 from taskdist.ledger.db import Ledger
@@ -222,8 +222,8 @@ def file_states(ledger: Ledger, project: str) -> dict[str, FileState]:
         "reason, line, warnings <> '[]' FROM files WHERE project = ?",
         (project,),
     ).fetchall()
-    # One comprehension over fetched rows: a third faster than a loop over the cursor. The project is
-    # known, not a column to fetch again for every row.
+    # One comprehension over fetched rows (about 5% faster than a loop over the cursor); the project
+    # is known, not a column to fetch again for every row.
     states = {
         r[0]: FileState(r[0], project, r[1], r[2], r[3], r[4], bool(r[5]), r[6], r[7], r[8], r[9], r[10], [])
         for r in rows
@@ -353,17 +353,13 @@ class TicketWrites:
         self.tickets, self.texts, self.flags, self.events = [], [], [], []
 
 
-# `json.dumps(text)` for a str, exactly: json's own C quoting, without the encoder object around it.
-json_string: Callable[[str], str] = quote_ascii
-
-
 def log_imported(ledger: Ledger, project: str, at: str) -> None:
     """An `imported` event for every ticket of `project`, in id order: a project's first import.
 
     The data is what the importer writes for one ticket (`{"path": ...}` as `json.dumps` gives it,
     through the same function), so both ways give the same rows.
     """
-    ledger.conn.create_function("json_text", 1, json_string, deterministic=True)  # a C call a row
+    ledger.conn.create_function("json_text", 1, quote_ascii, deterministic=True)  # a C call a row
     ledger.conn.execute(
         "INSERT INTO events (at, run_id, kind, project, ticket, agent, data) "
         """SELECT ?, ?, 'imported', project, id, NULL, '{"path": ' || json_text(path) || '}' """

@@ -16,11 +16,11 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from json.encoder import encode_basestring_ascii as _quote
 from typing import TYPE_CHECKING, Any
 
 from taskdist.forked import write_in_child
 from taskdist.gc_pause import paused_gc
+from taskdist.json_quote import quote_ascii as _quote
 from taskdist.priority import FLAGS
 from taskdist.render import Output, emit, new_table, safe, text
 
