@@ -293,7 +293,7 @@ def _read_all(jobs: Iterable[Job], progress: Progress | None) -> Iterator[FileOu
     from collections import deque
     from concurrent.futures import Future, ProcessPoolExecutor
 
-    from taskdist.worker_guard import start_worker
+    from taskdist.worker_guard import start_worker, widen_result_pipe
 
     counted = [0]
 
@@ -316,6 +316,7 @@ def _read_all(jobs: Iterable[Job], progress: Progress | None) -> Iterator[FileOu
     # The workers turn the garbage collector back on (only this process pauses it, see `paused_gc`)
     # and exit if this process dies.
     with ProcessPoolExecutor(max_workers=workers, initializer=start_worker, initargs=(os.getpid(),)) as pool:
+        widen_result_pipe(pool)
         # Not `pool.map`: with it the workers got their first batch only once the walk was over (0.2 s
         # of both cores idle at 100,000 files). Every batch is sent as soon as it is found (so the
         # progress total is known early), and results are taken as soon as they are ready.
