@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+import sys
 from collections.abc import Callable
 from datetime import UTC, timedelta
 from pathlib import Path
@@ -331,8 +332,10 @@ def test_a_parallel_import_writes_what_a_serial_one_writes(tmp_path: Path, monke
     root = tmp_path / "tickets"
     _folder(root)
     serial_db, parallel_db = tmp_path / "serial.db", tmp_path / "parallel.db"
+    switch_interval = sys.getswitchinterval()
     serial = _import(serial_db, root, NOW, monkeypatch, parallel=False)
     parallel = _import(parallel_db, root, NOW, monkeypatch, parallel=True)
+    assert sys.getswitchinterval() == switch_interval  # shortened for the walk only
     assert parallel == serial
     assert serial["imported"] == 43 and len(serial["duplicates"]) == 1 and serial["errors"]
     assert dump(parallel_db) == dump(serial_db)
