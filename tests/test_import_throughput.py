@@ -14,7 +14,6 @@ import json
 import re
 import sqlite3
 import sys
-from collections.abc import Callable
 from datetime import UTC, timedelta
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,7 @@ from taskdist.json_quote import quote_ascii
 from taskdist.ledger.db import open_ledger
 from taskdist.ledger.tickets import FileState, _dumps
 from taskdist.tickets.frontmatter import _Loader, load_yaml, split
-from taskdist.tickets.plainyaml import _LINES, PlainReader, _Declined
+from taskdist.tickets.plainyaml import PlainReader
 from taskdist.timestamps import format_datetime
 from tests.conftest import NOW
 from tests.ledger_tools import dump
@@ -133,34 +132,18 @@ def test_plain_reader_reads_what_pyyaml_reads(text: str) -> None:
     assert_same_as_pyyaml(text)
 
 
-@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(frontmatter_texts())
-@example("a:\n  - x\n\n  # c\n  - y\nb: 1\n")  # blank and comment lines inside a block
-@example("a: 1\n   \n  # c\nb: [x]")  # indented blank and comment lines outside a block
-@example("a: x\n  b: y")  # an indented line outside a block
-@example("a: \x85x\nb: \x85x")  # not printable: declined, remembered or not
-def test_the_one_call_reading_equals_the_line_by_line_reading(text: str) -> None:
-    """Text whose every line `_LINES` matches is read from one `findall` (`_tokens`): it must give what
-    the line-by-line reader (`_document`, which reads every other text) gives, or decline the same."""
-
-    def outcome(read: Callable[[], Any]) -> Any:
-        try:
-            return _typed(read())
-        except _Declined:
-            return "declined"
-
-    def both(reader: PlainReader) -> tuple[Any, Any]:
-        return (
-            outcome(lambda: reader._tokens(_LINES.findall(text), 10_000)),
-            outcome(lambda: reader._document(text.split("\n"), 10_000)),
-        )
-
-    if "\r" in text or "\t" in text or len(_LINES.findall(text)) != text.count("\n") + 1:
-        return  # `read` gives such text to `_document` alone
-    reader = PlainReader(_Loader)
-    tokens, lines = both(reader)
-    assert tokens == lines, text
-    assert both(reader) == (tokens, lines), text  # the same again, with the values now remembered
+def test_plain_reader_takes_blank_and_comment_lines() -> None:
+    """Blank lines and whole-line comments, at the top level or inside a block, keep a document plain."""
+    for text in (
+        "a:\n  - x\n\n  # c\n  - y\nb: 1\n",  # inside a block
+        "# heading comment\na: 1\n\n   \n  # indented\nb: [x]\n",  # outside one
+        "a:\n# a top-level comment inside the block\n  - x\n",
+        "",
+    ):
+        assert assert_same_as_pyyaml(text) or text == "", text
+    assert READER.read("a: x\n  b: y", 100) is None  # an indented line outside a block
+    assert READER.read("- a\n", 100) is None  # a line of another shape: the document is declined
+    assert READER.read("a: \x85x\nb: \x85x", 100) is None  # not printable, remembered or not
 
 
 # The closing fence as a line-start (`^`) pattern, which `split` finds by the newline before it.
@@ -281,7 +264,7 @@ def test_plain_reader_matches_pyyaml_on_the_real_corpus(corpus: Path) -> None:
             continue
         if parts is not None:
             read += assert_same_as_pyyaml(parts[0])
-    assert read > 300  # most real frontmatter is plain
+    assert read >= 430  # every real frontmatter the reader took when it was written (of about 1,380)
 
 
 def test_the_bounds_still_hold_for_plain_frontmatter() -> None:
