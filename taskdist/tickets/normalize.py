@@ -163,9 +163,9 @@ def normalize_datetime(value: Any) -> datetime | None:
         parsed = datetime(value.year, value.month, value.day)
     elif isinstance(value, str):
         try:
-            # Most dates are written in a form `fromisoformat` reads as it is, which the cleaning below
-            # leaves as it is or reads the same (1.5 us less a date). Not with a `#`: `fromisoformat`
-            # takes any character between date and time, and a `#` starts a comment here.
+            # Most dates are written in a form `fromisoformat` reads as it is, which the cleaning of
+            # `_from_text` leaves as it is or reads the same (1.5 us less a date). Not with a `#`:
+            # `fromisoformat` takes any character between date and time, and a `#` starts a comment here.
             parsed = datetime.fromisoformat(value) if "#" not in value else _from_text(value)
         except ValueError:
             parsed = _from_text(value)
