@@ -11,7 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from taskdist.config import LimitsConfig
 from taskdist.errors import WriteBackRefused
+from taskdist.tickets.frontmatter import load_yaml, split
 from taskdist.tickets.writeback import assignee_edit, edit_scalar
 from tests.assignment_tools import ticket_a, ticket_b, write_project
 from tests.conftest import NOW_TEXT, run_cli
@@ -153,3 +155,25 @@ def test_any_agent_name_reads_back_and_nothing_else_changes(agent: str, style: s
     new_head, new_tail = edit.text.split(line, 1)
     assert head == new_head
     assert tail.split("\n", 1)[1] == new_tail.split("\n", 1)[1]  # every later line is byte-identical
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("no frontmatter\nassignee: x\n", "no YAML frontmatter"),
+        ("---\nassignee: x\n", "never closed"),
+        ("---\nassignee: x\n--- \n", None),  # a closing fence with trailing blanks
+        ("---\nassignee: x\n...\r\nbody\n", None),  # YAML's document end, CRLF
+        ("---\n---\nassignee: x\n", None),  # an empty frontmatter: the key after it is body, not a field
+    ],
+)
+def test_write_back_edits_the_frontmatter_the_reader_reads(text: str, reason: str | None) -> None:
+    if reason is not None:
+        with pytest.raises(WriteBackRefused, match=reason):
+            edit_scalar(text, "assignee", "backend-1")
+        return
+    edited = edit_scalar(text, "assignee", "backend-1", add_missing=True)
+    parts = split(edited)
+    assert parts is not None
+    assert load_yaml(parts[0], LimitsConfig())["assignee"] == "backend-1"
+    assert parts[1] == split(text)[1]  # type: ignore[index]  # the body is untouched

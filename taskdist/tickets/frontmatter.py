@@ -50,22 +50,32 @@ class Frontmatter:
     yaml_text: str = ""  # the frontmatter as written (before any repair)
 
 
-def split(text: str) -> tuple[str, str, int] | None:
-    """Return (yaml_text, body, body_first_line) or None when the file has no frontmatter."""
+def frontmatter_bounds(text: str) -> tuple[int, int, int] | None:
+    """Where the YAML between the fences starts and ends, and where the closing fence's line ends
+    (before its line break); None without an opening fence. The reader and write-back both use it,
+    so a value is written back into the very frontmatter it was read from."""
     opening = _OPEN_FENCE.match(text)
     if not opening:
         return None
     closing = _CLOSE_FENCE.search(text, opening.end() - 1)  # from the opening line's newline
     if not closing:
         raise ParseError("frontmatter opened with '---' on line 1 is never closed", line=1)
-    yaml_text = text[opening.end() : closing.start() + 1]
-    rest = text[closing.end() :]
+    return opening.end(), closing.start() + 1, closing.end()
+
+
+def split(text: str) -> tuple[str, str, int] | None:
+    """Return (yaml_text, body, body_first_line) or None when the file has no frontmatter."""
+    bounds = frontmatter_bounds(text)
+    if bounds is None:
+        return None
+    start, end, fence_end = bounds
+    rest = text[fence_end:]
     if rest.startswith("\r\n"):
         rest = rest[2:]
     elif rest.startswith("\n"):
         rest = rest[1:]
-    body_line = text.count("\n", 0, closing.end()) + 2
-    return yaml_text, rest, body_line
+    body_line = text.count("\n", 0, fence_end) + 2
+    return text[start:end], rest, body_line
 
 
 def quote_at_values(yaml_text: str) -> tuple[str, list[int]]:

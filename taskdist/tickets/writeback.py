@@ -27,10 +27,8 @@ from typing import Any
 
 import yaml
 
-from taskdist.errors import WriteBackRefused
+from taskdist.errors import ParseError, WriteBackRefused
 
-_OPEN_FENCE = re.compile(r"\A(?:\ufeff)?---[ \t]*\r?\n")
-_CLOSE_FENCE = re.compile(r"^(?:---|\.\.\.)[ \t]*\r?$", re.MULTILINE)
 _LIST_KEYS = ("assignees",)
 
 
@@ -45,13 +43,15 @@ class Edit:
 
 
 def _frontmatter_bounds(text: str) -> tuple[int, int]:
-    opening = _OPEN_FENCE.match(text)
-    if not opening:
+    from taskdist.tickets.frontmatter import frontmatter_bounds  # the reader's own fences (imported lazily, as below)
+
+    try:
+        bounds = frontmatter_bounds(text)
+    except ParseError as exc:
+        raise WriteBackRefused("the file's frontmatter is never closed") from exc
+    if bounds is None:
         raise WriteBackRefused("the file has no YAML frontmatter to write the value into")
-    closing = _CLOSE_FENCE.search(text, opening.end())
-    if not closing:
-        raise WriteBackRefused("the file's frontmatter is never closed")
-    return opening.end(), closing.start()
+    return bounds[0], bounds[1]
 
 
 def _key_line(text: str, start: int, end: int, key: str) -> re.Match[str] | None:
